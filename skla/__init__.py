@@ -1,0 +1,35 @@
+"""skla: scikit-learn compatible linear-algebra learners.
+
+Estimators
+----------
+PinvRegressor
+    Minimum-norm least squares through the pseudo-inverse, with ridge.
+
+Components are registered by kind; see :func:`names`, :func:`register` and
+:func:`resolve`.
+"""
+
+from ._plugins import (
+    describe,
+    kinds,
+    names,
+    register,
+    reload_entry_points,
+    resolve,
+    unregister,
+)
+from .linear_model import PinvRegressor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PinvRegressor",
+    "__version__",
+    "describe",
+    "kinds",
+    "names",
+    "register",
+    "reload_entry_points",
+    "resolve",
+    "unregister",
+]

@@ -1,0 +1,5 @@
+"""Pluggable components: small protocols and their implementations.
+
+Each module holds one kind of component; the registry in :mod:`skla._plugins`
+maps names to them.
+"""

@@ -1,0 +1,251 @@
+"""The weighted, centred least-squares problem, handed to least-squares solvers.
+
+Fitting a linear model with an intercept and sample weights ``w`` is the
+ordinary least-squares problem
+
+.. math::
+
+    \\min_x \\; \\|A x - B\\|_F^2 + \\alpha \\|x\\|_2^2, \\qquad
+    A = \\operatorname{diag}(\\sqrt{w})\\,(X - \\mathbf{1}\\mu^\\top), \\quad
+    B = \\operatorname{diag}(\\sqrt{w})\\,(Y - \\mathbf{1}\\nu^\\top),
+
+where :math:`\\mu, \\nu` are the weighted column means (zero without an
+intercept).  :class:`LstsqProblem` describes ``A`` and ``B`` *without forming
+A*: a solver asks for what it needs -- row blocks, the Gram matrix, a linear
+operator, or (at the cost of a copy of X) the dense matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator
+
+__all__ = ["Gram", "LstsqProblem"]
+
+# Row blocks hold about 2**21 numbers (16 MiB in float64): large enough for BLAS
+# and LAPACK to run at full speed, small enough to stay far below the size of X.
+_BLOCK_ELEMENTS = 2**21
+
+
+class Gram(NamedTuple):
+    """``AᵀA`` and ``AᵀB`` in float64, with what is needed to bound their error.
+
+    Rounding errors in ``G`` are of order ``eps * (‖G‖₂ + offset_scale)``.
+    """
+
+    G: np.ndarray
+    AtB: np.ndarray
+    eps: float
+    """Unit roundoff of the arithmetic that formed G."""
+    offset_scale: float
+    """The largest term cancelled by a centring correction (0 if none)."""
+
+
+@dataclass(frozen=True, eq=False)
+class LstsqProblem:
+    """Least squares on implicitly centred and weighted data.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        The data, float32 or float64; never modified unless ``overwrite_X``.
+    Y : ndarray of shape (n_samples, n_targets)
+        The targets, same dtype as X.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Non-negative weights; None means all ones.
+    X_offset : ndarray of shape (n_features,) or None
+        The centre subtracted from every row of X (None: no centring).
+    Y_offset : ndarray of shape (n_targets,) or None
+        The centre subtracted from every row of Y.
+    overwrite_X : bool, default=False
+        Allow :meth:`dense` to centre X in place instead of copying it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skla.components.lstsq_problem import LstsqProblem
+    >>> X = np.array([[1.0, 2.0], [3.0, 5.0], [5.0, 4.0]])
+    >>> Y = np.array([[1.0], [2.0], [4.0]])
+    >>> problem = LstsqProblem(X, Y, None, X.mean(0), Y.mean(0))
+    >>> gram = problem.gram()
+    >>> np.allclose(gram.G, (X - X.mean(0)).T @ (X - X.mean(0)))
+    True
+    """
+
+    X: object
+    Y: np.ndarray
+    sample_weight: np.ndarray | None
+    X_offset: np.ndarray | None
+    Y_offset: np.ndarray | None
+    overwrite_X: bool = False
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n_samples, n_features)`` of A."""
+        return self.X.shape
+
+    @property
+    def n_targets(self) -> int:
+        """Number of columns of B."""
+        return self.Y.shape[1]
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype of the data (float32 or float64)."""
+        return self.X.dtype
+
+    @property
+    def is_sparse(self) -> bool:
+        """Whether X is a scipy sparse matrix or array."""
+        return sp.issparse(self.X)
+
+    @cached_property
+    def _sqrt_weight(self):
+        if self.sample_weight is None:
+            return None
+        return np.sqrt(self.sample_weight, dtype=np.float64)
+
+    def rhs(self) -> np.ndarray:
+        """B, the centred and weighted targets, in float64."""
+        return self._centre_and_weight(self.Y, self.Y_offset, slice(None))
+
+    def _centre_and_weight(self, block, offset, rows, out=None):
+        block = block.toarray() if sp.issparse(block) else block
+        if out is None:
+            out = np.empty(block.shape, dtype=np.float64)
+        if offset is None:
+            out[...] = block
+        else:
+            np.subtract(block, offset, out=out)
+        if self._sqrt_weight is not None:
+            out *= self._sqrt_weight[rows, None]
+        return out
+
+    @cached_property
+    def _row_sliceable_X(self):
+        # Row blocks of a CSC matrix are slow to cut; CSR is a copy of the
+        # non-zeros only, never a dense array.
+        return self.X.tocsr() if self.is_sparse else self.X
+
+    def blocks(self, n_rows: int | None = None) -> Iterator[tuple]:
+        """Yield ``(A_block, B_block)``: consecutive row blocks, dense, float64.
+
+        Each block is centred and weighted on the fly; the arrays are reused
+        between iterations, so use (or copy) a block before asking for the next.
+
+        Parameters
+        ----------
+        n_rows : int, default=None
+            Rows per block; by default about 2**21 numbers per block.
+
+        Yields
+        ------
+        A_block : ndarray of shape (rows, n_features)
+        B_block : ndarray of shape (rows, n_targets)
+        """
+        n_samples, n_features = self.shape
+        if n_rows is None:
+            n_rows = max(1, _BLOCK_ELEMENTS // max(n_features, 1))
+        X = self._row_sliceable_X
+        a_buf = np.empty((min(n_rows, n_samples), n_features))
+        b_buf = np.empty((min(n_rows, n_samples), self.n_targets))
+        for start in range(0, n_samples, n_rows):
+            rows = slice(start, min(start + n_rows, n_samples))
+            size = rows.stop - rows.start
+            a = self._centre_and_weight(X[rows], self.X_offset, rows, a_buf[:size])
+            b = self._centre_and_weight(self.Y[rows], self.Y_offset, rows, b_buf[:size])
+            yield a, b
+
+    def gram(self) -> Gram:
+        """The Gram matrix ``AᵀA`` and ``AᵀB`` in float64, without forming A.
+
+        Dense X is centred block by block, so no cancellation occurs however
+        large the column means are.  Sparse X is never densified: the Gram
+        matrix of the raw data is corrected by the rank-one centring term,
+        which loses accuracy in proportion to the size of that term.
+
+        Returns
+        -------
+        gram : Gram
+            ``G`` (n_features, n_features), ``AtB`` (n_features, n_targets),
+            and the roundoff ``eps`` and ``offset_scale`` that bound G's error.
+        """
+        if self.is_sparse:
+            return self._sparse_gram()
+        n_features = self.shape[1]
+        G = np.zeros((n_features, n_features))
+        AtB = np.zeros((n_features, self.n_targets))
+        for a, b in self.blocks():
+            G += a.T @ a  # numpy calls syrk for a.T @ a
+            AtB += a.T @ b
+        return Gram(G, AtB, float(np.finfo(np.float64).eps), 0.0)
+
+    def _sparse_gram(self):
+        X = self.X
+        w = self.sample_weight
+        WX = X if w is None else sp.diags_array(w.astype(X.dtype)) @ X
+        G = (X.T @ WX).toarray().astype(np.float64)
+        Yc = self.Y if self.Y_offset is None else self.Y - self.Y_offset
+        WYc = Yc if w is None else Yc * w[:, None]
+        AtB = np.asarray(X.T @ WYc, dtype=np.float64)
+        offset_scale = 0.0
+        if self.X_offset is not None:
+            mu = self.X_offset
+            total = self.shape[0] if w is None else w.sum(dtype=np.float64)
+            G -= total * np.outer(mu, mu)
+            AtB -= np.outer(mu, WYc.sum(axis=0))
+            offset_scale = total * float(mu @ mu)
+        return Gram(G, AtB, float(np.finfo(X.dtype).eps), offset_scale)
+
+    def operator(self) -> LinearOperator:
+        """A as a :class:`scipy.sparse.linalg.LinearOperator` (float64)."""
+        X, mu, sw = self.X, self.X_offset, self._sqrt_weight
+
+        def matvec(v):
+            v = np.ravel(v)
+            out = np.asarray(X @ v, dtype=np.float64)
+            if mu is not None:
+                out = out - mu @ v
+            return out if sw is None else out * sw
+
+        def rmatvec(u):
+            u = np.ravel(u)
+            if sw is not None:
+                u = u * sw
+            out = np.asarray(X.T @ u, dtype=np.float64)
+            return out if mu is None else out - mu * u.sum()
+
+        return LinearOperator(
+            self.shape, matvec=matvec, rmatvec=rmatvec, dtype=np.float64
+        )
+
+    def dense(self) -> np.ndarray:
+        """A as a dense array in the data's dtype.
+
+        This costs a copy of X, except with ``overwrite_X=True`` on a dense,
+        writeable X, which is then centred and weighted in place.
+
+        Raises
+        ------
+        TypeError
+            If X is sparse: forming A would densify it.
+        """
+        if self.is_sparse:
+            raise TypeError(
+                "This least-squares solver needs a dense X, and X is sparse; "
+                "use solver='auto', 'gram' or 'lsqr' to keep X sparse."
+            )
+        X = self.X
+        in_place = self.overwrite_X and X.flags.writeable
+        A = X if in_place else X.copy()
+        if self.X_offset is not None:
+            A -= self.X_offset.astype(A.dtype)
+        if self._sqrt_weight is not None:
+            A *= self._sqrt_weight.astype(A.dtype)[:, None]
+        return A

@@ -1,0 +1,5 @@
+"""Linear regressors: pseudo-inverse least squares and gradient methods."""
+
+from ._pinv import PinvRegressor
+
+__all__ = ["PinvRegressor"]

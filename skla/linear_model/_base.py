@@ -1,0 +1,134 @@
+"""What skla's linear regressors share: validation, weighted centring, predict.
+
+The estimator layer only: numerics live in the solvers and algorithms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ..components.lstsq_problem import LstsqProblem
+
+__all__ = ["LinearRegressorMixin"]
+
+
+def weighted_mean(X, sample_weight):
+    """Column means of X, weighted, accumulated in float64, without copying X.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,) or None
+
+    Returns
+    -------
+    mean : ndarray of shape (n_features,), float64
+    """
+    if sample_weight is None:
+        if sp.issparse(X):
+            return np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
+        return X.mean(axis=0, dtype=np.float64)
+    total = sample_weight.sum(dtype=np.float64)
+    weighted_sum = safe_sparse_dot(X.T, sample_weight.astype(X.dtype))
+    return np.asarray(weighted_sum, dtype=np.float64).ravel() / total
+
+
+class LinearRegressorMixin(MultiOutputMixin, RegressorMixin):
+    """Shared fit preparation and prediction for ``y ≈ X coef_ᵀ + intercept_``.
+
+    Subclasses call :meth:`_validate_fit_data` and :meth:`_least_squares_problem`
+    in ``fit``, compute a coefficient matrix of shape (n_features, n_targets),
+    and hand it to :meth:`_set_coef`.
+    """
+
+    def _validate_fit_data(self, X, y, sample_weight):
+        """Validated X (float32/64, CSR/CSC), 2-D Y in X's dtype, weights or None.
+
+        Also returns ``y.ndim``, which decides the shape of ``coef_``.
+        """
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=("csr", "csc"),
+            dtype=(np.float64, np.float32),
+            multi_output=True,
+            y_numeric=True,
+        )
+        Y = np.asarray(y, dtype=X.dtype).reshape(len(y), -1)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+        return X, Y, sample_weight, y.ndim
+
+    def _least_squares_problem(self, X, Y, sample_weight, *, overwrite_X=False):
+        """The centred (if ``fit_intercept``), weighted problem, with X uncopied."""
+        if self.fit_intercept:
+            X_offset = weighted_mean(X, sample_weight)
+            Y_offset = weighted_mean(Y, sample_weight)
+        else:
+            X_offset = Y_offset = None
+        return LstsqProblem(
+            X, Y, sample_weight, X_offset, Y_offset, overwrite_X=overwrite_X
+        )
+
+    def _set_coef(self, coef, problem, y_ndim):
+        """Store ``coef_`` and ``intercept_`` from coef of shape (n_features, n_targets).
+
+        The intercept is ``ν - μᵀ coef``, the centred fit moved back.
+        """
+        dtype = problem.dtype
+        if problem.X_offset is None:
+            intercept = np.zeros(problem.n_targets)
+        else:
+            intercept = problem.Y_offset - problem.X_offset @ coef
+        coef = np.ascontiguousarray(coef.T, dtype=dtype)
+        intercept = intercept.astype(dtype)
+        if y_ndim == 1:
+            self.coef_ = coef[0]
+            self.intercept_ = intercept[0] if self.fit_intercept else 0.0
+        else:
+            self.coef_ = coef
+            self.intercept_ = intercept if self.fit_intercept else 0.0
+
+    def predict(self, X):
+        """Predict with the linear model, ``X @ coef_.T + intercept_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Predictions, in the dtype of ``coef_`` (float32 stays float32).
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=(np.float64, np.float32),
+            reset=False,
+        )
+        coef = self.coef_.astype(X.dtype, copy=False)
+        return safe_sparse_dot(X, coef.T, dense_output=True) + self.intercept_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class LinearRegressorBase(LinearRegressorMixin, BaseEstimator):
+    """Base class of skla's linear regressors (mixins left of BaseEstimator)."""

@@ -1,0 +1,205 @@
+"""PinvRegressor: least squares through the Moore-Penrose pseudo-inverse."""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils._param_validation import Interval
+
+from .._plugins import parameter_constraint, resolve
+from ._base import LinearRegressorMixin
+
+__all__ = ["PinvRegressor"]
+
+
+class PinvRegressor(LinearRegressorMixin, BaseEstimator):
+    r"""Minimum-norm least squares, ``coef = X⁺ y``, with optional ridge.
+
+    Solves
+
+    .. math::
+
+        \min_{\beta, b} \; \sum_i w_i (y_i - x_i^\top \beta - b)^2
+        + \alpha \|\beta\|_2^2
+
+    and, among the minimisers, returns the one with the smallest
+    :math:`\|\beta\|_2` -- the Moore--Penrose solution :math:`\beta = A^+ y`
+    of the centred, weighted problem.  It is exact for square invertible X
+    (it solves linear systems), the ordinary least-squares fit for tall X,
+    and the minimum-norm fit for wide or rank-deficient X.  The intercept is
+    fitted by weighted centring and stays out of the norm, as in
+    :class:`sklearn.linear_model.LinearRegression`.  With ``alpha > 0`` it is
+    ridge regression, equal to :class:`sklearn.linear_model.Ridge`.
+
+    Parameters
+    ----------
+    fit_intercept : bool, default=True
+        Whether to fit an intercept (by centring X and y with their weighted
+        means).  If False, the data are used as they are.
+
+    alpha : float, default=0.0
+        Ridge (Tikhonov) strength, ``alpha >= 0``: singular values are filtered
+        by ``σ / (σ² + alpha)`` instead of ``1 / σ``.
+
+    rtol : float, default=None
+        Relative cut-off in ``[0, 1]``: singular values ``σ <= rtol * σ_max`` of
+        the centred, weighted X count as zero.  None means
+        ``max(n_samples, n_features) * eps`` for X's dtype, as in
+        :func:`numpy.linalg.lstsq` and the array API's ``pinv``.  The iterative
+        ``"lsqr"`` solver uses ``1/rtol`` as its condition limit instead.
+
+    solver : str or object, default="auto"
+        How to solve the least-squares problem; a registered name (see
+        ``skla.names("lstsq_solver")``) or an object implementing
+        :class:`~skla.components.lstsq.LstsqSolver`:
+
+        - ``"auto"``: the normal equations when the conditioning they measure
+          allows 1e-9 accuracy, otherwise ``"qr"`` (``"lsqr"`` for sparse X
+          too large to factor).
+        - ``"svd"``: LAPACK SVD of the centred copy of X (dense only).
+        - ``"qr"``: block-wise Householder QR, then the SVD of the small
+          triangular factor; backward stable and without a copy of tall X.
+        - ``"gram"``: eigendecomposition of XᵀX; fastest for
+          n_samples >> n_features but accurate only to ~eps·cond(X)² (it warns
+          when that is worse than 1e-9).
+        - ``"lsqr"``: iterative, for large sparse X.
+
+    copy_X : bool, default=True
+        If False, the ``"svd"`` solver (and ``"qr"`` on X with more features
+        than samples) may centre X in place to save a copy; X is then
+        overwritten.  The other paths never copy or modify X.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        Coefficients, in X's dtype.
+
+    intercept_ : float or ndarray of shape (n_targets,)
+        Intercept; 0.0 when ``fit_intercept=False``.
+
+    rank_ : int or None
+        Number of singular values of the centred, weighted X kept by the
+        ``rtol`` cut.  None for solvers that compute no spectrum (``"lsqr"``).
+
+    singular_values_ : ndarray of shape (min(n_samples, n_features),) or None
+        Singular values of the centred, weighted X, in decreasing order (from
+        ``"gram"``: square roots of the Gram eigenvalues, accurate only to
+        about ``sqrt(eps) * σ_max``).  None for ``"lsqr"``.
+
+    solver_ : object
+        The solver component used (a new instance or a clone of ``solver``).
+
+    solver_used_ : str
+        The method that produced the solution (``"auto"`` picks one).
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during fit, when X has string column names.
+
+    See Also
+    --------
+    GDRegressor : The same model by (accelerated) gradient descent.
+    sklearn.linear_model.LinearRegression : Least squares through LAPACK's
+        ``gelsd``, with a copy of X.
+    sklearn.linear_model.Ridge : Ridge regression, equal to
+        ``PinvRegressor(alpha=alpha)``.
+    numpy.linalg.pinv : The pseudo-inverse itself.
+
+    Examples
+    --------
+    The linear system ``2x + 3y = 8, x + y = 3``:
+
+    >>> import numpy as np
+    >>> from skla import PinvRegressor
+    >>> A = np.array([[2.0, 3.0], [1.0, 1.0]])
+    >>> reg = PinvRegressor(fit_intercept=False).fit(A, [8.0, 3.0])
+    >>> reg.coef_
+    array([1., 2.])
+
+    A rank-deficient design gets the minimum-norm coefficients:
+
+    >>> X = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])
+    >>> reg = PinvRegressor().fit(X, [1.0, 3.0, 5.0])
+    >>> reg.coef_, reg.intercept_, reg.rank_
+    (array([1., 1.]), np.float64(-1.0), 1)
+    """
+
+    _parameter_constraints: dict = {
+        "fit_intercept": ["boolean"],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "rtol": [Interval(Real, 0, 1, closed="both"), None],
+        "solver": parameter_constraint("lstsq_solver"),
+        "copy_X": ["boolean"],
+    }
+
+    def __init__(
+        self, *, fit_intercept=True, alpha=0.0, rtol=None, solver="auto", copy_X=True
+    ):
+        self.fit_intercept = fit_intercept
+        self.alpha = alpha
+        self.rtol = rtol
+        self.solver = solver
+        self.copy_X = copy_X
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the minimum-norm least-squares (or ridge) coefficients.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; CSR/CSC sparse input is never densified by the
+            ``"auto"``, ``"gram"``, ``"qr"`` (tall X) and ``"lsqr"`` solvers.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; a weight of 0 is the same as dropping the
+            row and an integer weight k the same as repeating it k times.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X, Y, sample_weight, y_ndim = self._validate_fit_data(X, y, sample_weight)
+        self.solver_ = resolve("lstsq_solver", self.solver, param="solver")
+        problem = self._least_squares_problem(
+            X, Y, sample_weight, overwrite_X=not self.copy_X
+        )
+        rtol = self.rtol
+        if rtol is None:
+            rtol = max(X.shape) * np.finfo(X.dtype).eps
+        result = self.solver_.solve(problem, alpha=float(self.alpha), rtol=rtol)
+        coef = self._check_solution(result.coef, problem)
+        self._set_coef(coef, problem, y_ndim)
+        self.rank_ = result.rank
+        self.singular_values_ = (
+            None
+            if result.singular_values is None
+            else np.asarray(result.singular_values).astype(X.dtype)
+        )
+        self.solver_used_ = result.solver
+        return self
+
+    def _check_solution(self, coef, problem):
+        """Refuse a solution of the wrong shape or with non-finite values."""
+        expected = (problem.shape[1], problem.n_targets)
+        coef = np.asarray(coef, dtype=np.float64)
+        if coef.shape != expected:
+            raise ValueError(
+                f"solver={self.solver!r} returned coefficients of shape "
+                f"{coef.shape}; expected (n_features, n_targets) = {expected}."
+            )
+        if not np.isfinite(coef).all():
+            raise FloatingPointError(
+                f"solver={self.solver!r} returned non-finite coefficients; X or y "
+                "may be too large for the floating-point range. Rescale the data "
+                "or use solver='qr'."
+            )
+        return coef
