@@ -109,9 +109,7 @@ class LstsqSolver(Protocol):
     minimum-norm solution.
     """
 
-    def solve(
-        self, problem: LstsqProblem, *, alpha: float, rtol: float
-    ) -> LstsqResult:
+    def solve(self, problem: LstsqProblem, *, alpha: float, rtol: float) -> LstsqResult:
         """Return the minimum-norm minimiser of ``‖Ax - B‖² + alpha ‖x‖²``."""
 
 

@@ -82,7 +82,7 @@ class LinearRegressorMixin(MultiOutputMixin, RegressorMixin):
         )
 
     def _set_coef(self, coef, problem, y_ndim):
-        """Store ``coef_`` and ``intercept_`` from coef of shape (n_features, n_targets).
+        """Store ``coef_`` and ``intercept_`` from coef (n_features, n_targets).
 
         The intercept is ``ν - μᵀ coef``, the centred fit moved back.
         """

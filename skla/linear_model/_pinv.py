@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from numbers import Real
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
@@ -128,7 +129,7 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
     (array([1., 1.]), np.float64(-1.0), 1)
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "fit_intercept": ["boolean"],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "rtol": [Interval(Real, 0, 1, closed="both"), None],
