@@ -227,13 +227,15 @@ class QRSolver(Component):
         R = np.zeros((0, width))
         # Blocks much taller than the factor keep refactoring R cheap.
         n_rows = max(4 * width, 2**21 // width)
-        for a, b in problem.blocks(n_rows):
-            stack = np.empty((len(R) + len(a), width), order="F")
+        for rows in problem.row_blocks(n_rows):
+            # Stack the block under R and refactor; the block is written
+            # straight into the work array.
+            stack = np.empty((len(R) + rows.stop - rows.start, width), order="F")
             stack[: len(R)] = R
-            stack[len(R) :, :d] = a
-            stack[len(R) :, d:] = b
+            problem.block(rows, stack[len(R) :, :d], stack[len(R) :, d:])
             qr = geqrf(stack, overwrite_a=True)[0]
             R = np.triu(qr[: min(width, len(stack))])
+            del stack, qr  # free this block's work array before the next one
         R_x = np.zeros((d, d))
         QtB = np.zeros((d, problem.n_targets))
         R_x[: len(R)] = R[:d, :d]

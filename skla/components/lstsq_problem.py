@@ -133,6 +133,44 @@ class LstsqProblem:
         # non-zeros only, never a dense array.
         return self.X.tocsr() if self.is_sparse else self.X
 
+    def block(self, rows: slice, out_a=None, out_b=None) -> tuple:
+        """Rows ``rows`` of A and B, dense float64, optionally written into ``out_*``.
+
+        Parameters
+        ----------
+        rows : slice
+            A contiguous range of rows (step 1).
+        out_a, out_b : ndarray, default=None
+            Float64 arrays of shape (rows, n_features) and (rows, n_targets) to
+            fill, e.g. views into a larger work array.
+
+        Returns
+        -------
+        A_block, B_block : ndarray
+        """
+        X = self._row_sliceable_X
+        a = self._centre_and_weight(X[rows], self.X_offset, rows, out_a)
+        b = self._centre_and_weight(self.Y[rows], self.Y_offset, rows, out_b)
+        return a, b
+
+    def row_blocks(self, n_rows: int | None = None) -> Iterator[slice]:
+        """Consecutive row ranges of about ``n_rows`` rows covering A.
+
+        Parameters
+        ----------
+        n_rows : int, default=None
+            Rows per block; by default about 2**21 numbers per block.
+
+        Yields
+        ------
+        rows : slice
+        """
+        n_samples, n_features = self.shape
+        if n_rows is None:
+            n_rows = max(1, _BLOCK_ELEMENTS // max(n_features, 1))
+        for start in range(0, n_samples, n_rows):
+            yield slice(start, min(start + n_rows, n_samples))
+
     def blocks(self, n_rows: int | None = None) -> Iterator[tuple]:
         """Yield ``(A_block, B_block)``: consecutive row blocks, dense, float64.
 
@@ -149,18 +187,13 @@ class LstsqProblem:
         A_block : ndarray of shape (rows, n_features)
         B_block : ndarray of shape (rows, n_targets)
         """
-        n_samples, n_features = self.shape
-        if n_rows is None:
-            n_rows = max(1, _BLOCK_ELEMENTS // max(n_features, 1))
-        X = self._row_sliceable_X
-        a_buf = np.empty((min(n_rows, n_samples), n_features))
-        b_buf = np.empty((min(n_rows, n_samples), self.n_targets))
-        for start in range(0, n_samples, n_rows):
-            rows = slice(start, min(start + n_rows, n_samples))
+        a_buf = b_buf = None
+        for rows in self.row_blocks(n_rows):
             size = rows.stop - rows.start
-            a = self._centre_and_weight(X[rows], self.X_offset, rows, a_buf[:size])
-            b = self._centre_and_weight(self.Y[rows], self.Y_offset, rows, b_buf[:size])
-            yield a, b
+            if a_buf is None:
+                a_buf = np.empty((size, self.shape[1]))
+                b_buf = np.empty((size, self.n_targets))
+            yield self.block(rows, a_buf[:size], b_buf[:size])
 
     def gram(self) -> Gram:
         """The Gram matrix ``AᵀA`` and ``AᵀB`` in float64, without forming A.
