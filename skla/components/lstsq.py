@@ -306,8 +306,8 @@ class GramFactorisation:
     def solve(self, alpha, rtol):
         """Filtered solution ``V diag(1/(λ + alpha)) Vᵀ AᵀB`` over kept eigenvalues.
 
-        When nothing is cut this is ``(G + alpha I)⁻¹ AᵀB``, solved by Cholesky
-        (measured: 0.015 s for d = 1000, against 0.13 s for the eigenvectors).
+        When nothing is cut this is ``(G + alpha I)⁻¹ AᵀB``, solved directly
+        (measured: 0.02 s for d = 1000, against 0.13 s for the eigenvectors).
         """
         lam = self.eigenvalues
         s = np.sqrt(np.clip(lam, 0.0, None))
@@ -316,19 +316,16 @@ class GramFactorisation:
         keep = (s > rtol * s[-1]) & (lam > self.noise * lam.size)
         singular_values = s[::-1].copy()
         rank = int(keep.sum())
+        # numpy's LAPACK, not scipy's: the Gram matrix was formed with numpy's
+        # BLAS, and switching between the two OpenBLAS thread pools costs up
+        # to 2x here (measured: 0.17 s instead of 0.09 s on 200000×100).
         if keep.all():
-            try:
-                factor = scipy.linalg.cho_factor(
-                    self.G + alpha * np.eye(len(lam)), check_finite=False
-                )
-                coef = scipy.linalg.cho_solve(factor, self.AtB, check_finite=False)
-                return LstsqResult(coef, rank, singular_values, "gram")
-            except np.linalg.LinAlgError:  # not numerically positive definite
-                pass
-        lam, V = scipy.linalg.eigh(self.G, driver="evd", check_finite=False)
-        inv = np.zeros_like(lam)
-        inv[keep] = 1.0 / (lam[keep] + alpha)
-        coef = V @ (inv[:, None] * (V.T @ self.AtB))
+            coef = np.linalg.solve(self.G + alpha * np.eye(len(lam)), self.AtB)
+        else:
+            lam, V = np.linalg.eigh(self.G)
+            inv = np.zeros_like(lam)
+            inv[keep] = 1.0 / (lam[keep] + alpha)
+            coef = V @ (inv[:, None] * (V.T @ self.AtB))
         return LstsqResult(coef, rank, singular_values, "gram")
 
 
@@ -343,7 +340,7 @@ class GramSolver(Component):
     ``AᵀA`` is accumulated over centred row blocks in float64 (one pass over X,
     no copy); for sparse X it is the sparse product, corrected for centring.
     Then ``AᵀA = V diag(λ) Vᵀ`` and ``x = V diag(1/(λ+alpha)) VᵀAᵀB``
-    (by Cholesky when no eigenvalue is cut).  The
+    (a direct solve when no eigenvalue is cut).  The
     fastest solver when n_samples >> n_features, but it squares the condition
     number: its relative error is about ``eps · cond(A)²``.  It estimates that
     error from the eigenvalues and emits a :class:`GramAccuracyWarning` when it
@@ -375,9 +372,7 @@ class GramSolver(Component):
         """
         gram = problem.gram()
         # Eigenvalues alone (no vectors) are cheap and tell the conditioning.
-        lam = scipy.linalg.eigh(
-            gram.G, eigvals_only=True, driver="evd", check_finite=False
-        )
+        lam = np.linalg.eigvalsh(gram.G)
         noise = gram.eps * (max(lam[-1], 0.0) + gram.offset_scale)
         return GramFactorisation(gram.G, gram.AtB, lam, noise)
 
