@@ -47,6 +47,6 @@ def _extra_checks():
             )
 
 
-@pytest.mark.parametrize(("estimator", "check"), _extra_checks())
+@pytest.mark.parametrize(("estimator", "check"), list(_extra_checks()))
 def test_checks_not_yielded_by_check_estimator(estimator, check):
     check(type(estimator).__name__, estimator)
