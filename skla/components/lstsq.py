@@ -187,13 +187,63 @@ class SVDSolver(Component):
         return _solve_from_svd(s.astype(np.float64), Vt.T, UtB, alpha, rtol, "svd")
 
 
+def _geqrf(a):
+    """Householder QR of a Fortran-ordered float64 array, in place (LAPACK geqrf).
+
+    The workspace is queried: scipy's default, ``3 n``, forces LAPACK's
+    unblocked algorithm (measured: 3.96 s instead of 1.14 s on 20000×1001).
+    """
+    geqrf, geqrf_lwork = scipy.linalg.get_lapack_funcs(
+        ("geqrf", "geqrf_lwork"), dtype=np.float64
+    )
+    lwork = int(geqrf_lwork(*a.shape)[0])
+    qr, tau = geqrf(a, lwork=max(lwork, 1), overwrite_a=True)[:2]
+    return qr, tau
+
+
+def _tsqr(problem):
+    """R of the QR factorisation of ``[A | B]``, accumulated over row blocks.
+
+    Tall-and-skinny QR: the first block is factored by ``geqrf``; each later
+    block is folded into the triangular factor by ``tpqrt``, which exploits
+    the triangle (measured on 20000×1001: 1.0 s, against 1.9 s refactoring a
+    dense stack and 1.1 s for ``geqrf`` on a full copy).  Blocks are centred
+    and weighted on the fly into one Fortran-ordered work array.
+
+    Returns
+    -------
+    R : ndarray of shape (n_features + n_targets, n_features + n_targets)
+        Upper triangular, Fortran-ordered.
+    """
+    d = problem.shape[1]
+    width = d + problem.n_targets
+    tpqrt = scipy.linalg.get_lapack_funcs("tpqrt", dtype=np.float64)
+    # Blocks of ~2**21 numbers, and taller than R, keep LAPACK at full speed.
+    n_rows = max(4 * width, 2**21 // width)
+    work = np.empty((min(n_rows, problem.shape[0]), width), order="F")
+    R = None
+    for rows in problem.row_blocks(n_rows):
+        size = rows.stop - rows.start
+        block = work if size == len(work) else np.empty((size, width), order="F")
+        problem.block(rows, block[:, :d], block[:, d:])
+        if R is None:
+            qr, _ = _geqrf(block)
+            R = np.zeros((width, width), order="F")
+            R[: min(size, width)] = np.triu(qr[:width])
+        else:
+            R = tpqrt(0, min(32, width), R, block, overwrite_a=True, overwrite_b=True)[
+                0
+            ]
+    return R
+
+
 @register("lstsq_solver", "qr")
 class QRSolver(Component):
     """Householder QR, then the SVD of the small triangular factor.
 
     Tall A (n >= d): the QR factorisation of the augmented matrix ``[A | B]``
     is accumulated over row blocks (TSQR): each block, centred and weighted on
-    the fly, is stacked under the current triangular factor and refactored.
+    the fly, is folded into the current triangular factor (LAPACK ``tpqrt``).
     The top-left ``R`` and top-right ``QᵀB`` of the final factor define the
     small problem ``min ‖Rx - QᵀB‖``, solved through the SVD of ``R`` (d×d),
     which also gives the singular values of A.  No copy of X is made and
@@ -222,34 +272,16 @@ class QRSolver(Component):
     @staticmethod
     def _solve_tall(problem, alpha, rtol):
         d = problem.shape[1]
-        width = d + problem.n_targets
-        geqrf = scipy.linalg.get_lapack_funcs("geqrf", dtype=np.float64)
-        R = np.zeros((0, width))
-        # Blocks of ~2**21 numbers, and much taller than R, keep refactoring R
-        # cheap (measured: 0.28 s on 200000×100, against 0.9 s with 512 rows).
-        n_rows = max(4 * width, 2**21 // width)
-        for rows in problem.row_blocks(n_rows):
-            # Stack the block under R and refactor; the block is written
-            # straight into the work array.
-            stack = np.empty((len(R) + rows.stop - rows.start, width), order="F")
-            stack[: len(R)] = R
-            problem.block(rows, stack[len(R) :, :d], stack[len(R) :, d:])
-            qr = geqrf(stack, overwrite_a=True)[0]
-            R = np.triu(qr[: min(width, len(stack))])
-            del stack, qr  # free this block's work array before the next one
-        R_x = np.zeros((d, d))
-        QtB = np.zeros((d, problem.n_targets))
-        R_x[: len(R)] = R[:d, :d]
-        QtB[: len(R)] = R[:d, d:]
-        U, s, Vt = _svd(R_x)
-        return _solve_from_svd(s, Vt.T, U.T @ QtB, alpha, rtol, "qr")
+        R = _tsqr(problem)
+        U, s, Vt = _svd(R[:d, :d])
+        return _solve_from_svd(s, Vt.T, U.T @ R[:d, d:], alpha, rtol, "qr")
 
     @staticmethod
     def _solve_wide(problem, alpha, rtol):
         n, d = problem.shape
         At = problem.dense().astype(np.float64, copy=False).T  # d×n, Fortran order
-        geqrf, ormqr = scipy.linalg.get_lapack_funcs(("geqrf", "ormqr"), (At,))
-        qr, tau = geqrf(At, overwrite_a=True)[:2]
+        qr, tau = _geqrf(At)
+        ormqr = scipy.linalg.get_lapack_funcs("ormqr", (At,))
         # Aᵀ = QR and R = Ur S Vrᵀ give A = Vr S (Q Ur)ᵀ: an SVD of A.
         Ur, s, Vrt = _svd(np.triu(qr[:n, :n]))
         phi, rank = filter_factors(s, alpha, rtol)

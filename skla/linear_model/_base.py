@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
+from sklearn.base import MultiOutputMixin, RegressorMixin
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -128,7 +128,3 @@ class LinearRegressorMixin(MultiOutputMixin, RegressorMixin):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
-
-
-class LinearRegressorBase(LinearRegressorMixin, BaseEstimator):
-    """Base class of skla's linear regressors (mixins left of BaseEstimator)."""

@@ -103,7 +103,6 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
 
     See Also
     --------
-    GDRegressor : The same model by (accelerated) gradient descent.
     sklearn.linear_model.LinearRegression : Least squares through LAPACK's
         ``gelsd``, with a copy of X.
     sklearn.linear_model.Ridge : Ridge regression, equal to
