@@ -201,7 +201,7 @@ def _geqrf(a):
     return qr, tau
 
 
-def _tsqr(problem):
+def _tsqr(problem, n_rows=None):
     """R of the QR factorisation of ``[A | B]``, accumulated over row blocks.
 
     Tall-and-skinny QR: the first block is factored by ``geqrf``; each later
@@ -209,6 +209,13 @@ def _tsqr(problem):
     the triangle (measured on 20000×1001: 1.0 s, against 1.9 s refactoring a
     dense stack and 1.1 s for ``geqrf`` on a full copy).  Blocks are centred
     and weighted on the fly into one Fortran-ordered work array.
+
+    Parameters
+    ----------
+    problem : LstsqProblem
+    n_rows : int, default=None
+        Rows per block; by default about 2**21 numbers and at least four times
+        the width of ``[A | B]``.
 
     Returns
     -------
@@ -218,8 +225,9 @@ def _tsqr(problem):
     d = problem.shape[1]
     width = d + problem.n_targets
     tpqrt = scipy.linalg.get_lapack_funcs("tpqrt", dtype=np.float64)
-    # Blocks of ~2**21 numbers, and taller than R, keep LAPACK at full speed.
-    n_rows = max(4 * width, 2**21 // width)
+    if n_rows is None:
+        # Blocks of ~2**21 numbers, taller than R, keep LAPACK at full speed.
+        n_rows = max(4 * width, 2**21 // width)
     work = np.empty((min(n_rows, problem.shape[0]), width), order="F")
     R = None
     for rows in problem.row_blocks(n_rows):
@@ -254,6 +262,12 @@ class QRSolver(Component):
 
     Both are backward stable: accuracy ``~ eps·cond(A)``.
 
+    Parameters
+    ----------
+    block_rows : int, default=None
+        Rows per block of the tall factorisation; None chooses about 2**21
+        numbers per block.  Memory grows with it, speed hardly.
+
     Examples
     --------
     >>> import numpy as np
@@ -263,16 +277,18 @@ class QRSolver(Component):
     array([1., 1.])
     """
 
+    def __init__(self, block_rows=None):
+        self.block_rows = block_rows
+
     def solve(self, problem, *, alpha, rtol):
         n_samples, n_features = problem.shape
         if n_samples >= n_features:
             return self._solve_tall(problem, alpha, rtol)
         return self._solve_wide(problem, alpha, rtol)
 
-    @staticmethod
-    def _solve_tall(problem, alpha, rtol):
+    def _solve_tall(self, problem, alpha, rtol):
         d = problem.shape[1]
-        R = _tsqr(problem)
+        R = _tsqr(problem, self.block_rows)
         U, s, Vt = _svd(R[:d, :d])
         return _solve_from_svd(s, Vt.T, U.T @ R[:d, d:], alpha, rtol, "qr")
 
@@ -387,6 +403,12 @@ class GramSolver(Component):
     exceeds :data:`GRAM_TOL`; singular values below ``sqrt(d · eps) · σ_max``
     cannot be resolved and are treated as zero.
 
+    Parameters
+    ----------
+    block_rows : int, default=None
+        Rows per block when forming ``AᵀA`` from dense X; None chooses about
+        2**18 numbers (and at least 1024 rows) per block.
+
     Examples
     --------
     >>> import numpy as np
@@ -399,6 +421,9 @@ class GramSolver(Component):
     (array([1., 2., 3.]), np.float64(4.0))
     """
 
+    def __init__(self, block_rows=None):
+        self.block_rows = block_rows
+
     def factorise(self, problem) -> GramFactorisation:
         """Form ``AᵀA`` and ``AᵀB`` and eigendecompose ``AᵀA``.
 
@@ -410,7 +435,7 @@ class GramSolver(Component):
         -------
         factorisation : GramFactorisation
         """
-        gram = problem.gram()
+        gram = problem.gram(self.block_rows)
         # Eigenvalues alone (no vectors) are cheap and tell the conditioning.
         lam = scipy.linalg.eigh(
             gram.G, eigvals_only=True, driver="evd", check_finite=False

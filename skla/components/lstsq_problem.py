@@ -200,13 +200,18 @@ class LstsqProblem:
                 b_buf = np.empty((size, self.n_targets))
             yield self.block(rows, a_buf[:size], b_buf[:size])
 
-    def gram(self) -> Gram:
+    def gram(self, n_rows: int | None = None) -> Gram:
         """The Gram matrix ``AᵀA`` and ``AᵀB`` in float64, without forming A.
 
         Dense X is centred block by block, so no cancellation occurs however
         large the column means are.  Sparse X is never densified: the Gram
         matrix of the raw data is corrected by the rank-one centring term,
         which loses accuracy in proportion to the size of that term.
+
+        Parameters
+        ----------
+        n_rows : int, default=None
+            Rows per block for dense X (see :meth:`row_blocks`).
 
         Returns
         -------
@@ -223,7 +228,7 @@ class LstsqProblem:
         syrk, gemm = get_blas_funcs(("syrk", "gemm"), dtype=np.float64)
         G = np.zeros((n_features, n_features), order="F")
         AtB = np.zeros((n_features, self.n_targets), order="F")
-        for a, b in self.blocks():
+        for a, b in self.blocks(n_rows):
             # a is C-ordered, so a.T is Fortran-ordered: no copies.
             G = syrk(1.0, a.T, beta=1.0, c=G, overwrite_c=True)
             AtB = gemm(1.0, a.T, b, beta=1.0, c=AtB, overwrite_c=True)
