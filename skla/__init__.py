@@ -4,6 +4,8 @@ Estimators
 ----------
 PinvRegressor
     Minimum-norm least squares through the pseudo-inverse, with ridge.
+GDRegressor
+    Full-batch (proximal, accelerated) gradient descent.
 
 Components are registered by kind; see :func:`names`, :func:`register` and
 :func:`resolve`.
@@ -18,11 +20,12 @@ from ._plugins import (
     resolve,
     unregister,
 )
-from .linear_model import PinvRegressor
+from .linear_model import GDRegressor, PinvRegressor
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GDRegressor",
     "PinvRegressor",
     "__version__",
     "describe",

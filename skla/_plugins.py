@@ -27,6 +27,7 @@ the registered ones.
 from __future__ import annotations
 
 import importlib
+import inspect
 import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -68,6 +69,27 @@ _KINDS = {
             methods=("solve",),
             description="least-squares solver",
             builtins_module="skla.components.lstsq",
+        ),
+        _Kind(
+            name="loss",
+            group="skla.losses",
+            methods=("value", "gradient"),
+            description="loss",
+            builtins_module="skla.components.losses",
+        ),
+        _Kind(
+            name="penalty",
+            group="skla.penalties",
+            methods=("value", "prox"),
+            description="penalty",
+            builtins_module="skla.components.penalties",
+        ),
+        _Kind(
+            name="step_size",
+            group="skla.step_sizes",
+            methods=("initial",),
+            description="step-size rule",
+            builtins_module="skla.components.step_sizes",
         ),
     )
 }
@@ -300,9 +322,11 @@ def check_protocol(kind: str, component, *, param: str = "component") -> None:
 def resolve(kind: str, value, *, param: str, **init_params):
     """Turn a parameter value -- a registered name or an object -- into a component.
 
-    A name builds a new component from its factory (with ``init_params``); an
-    object is checked against the protocol and cloned, so the estimator's
-    constructor parameter is never modified by fitting.
+    A name builds a new component from its factory, passing those of
+    ``init_params`` that the factory's signature names (so an estimator can
+    offer ``epsilon`` and ``l1_ratio`` to every loss and penalty, and each
+    takes what it uses); an object is checked against the protocol and cloned,
+    so the estimator's constructor parameter is never modified by fitting.
 
     Parameters
     ----------
@@ -340,12 +364,25 @@ def resolve(kind: str, value, *, param: str, **init_params):
                 f"{param}={value!r} is not a registered {spec.description}; "
                 f"choose one of {', '.join(repr(n) for n in names(kind))}."
             )
-        component = spec.factories[value](**init_params)
+        factory = spec.factories[value]
+        component = factory(**_accepted(factory, init_params))
         check_protocol(kind, component, param=f"{param}={value!r} (registered)")
         return component
     check_protocol(kind, value, param=param)
     # clone(safe=False) deep-copies objects that are not estimators.
     return clone(value, safe=False)
+
+
+def _accepted(factory, params):
+    """The entries of ``params`` that ``factory`` takes as keyword arguments."""
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # builtins without a signature
+        return {}
+    accepted = signature.parameters
+    if any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+        return dict(params)
+    return {k: v for k, v in params.items() if k in accepted}
 
 
 class RegisteredName(StrOptions):

@@ -1,0 +1,134 @@
+r"""Penalties: the regulariser :math:`R` in "mean loss + alpha · R(coef)".
+
+Scaled as in :class:`sklearn.linear_model.SGDRegressor`, so that ``l1`` gives
+:class:`~sklearn.linear_model.Lasso`, ``elasticnet`` gives
+:class:`~sklearn.linear_model.ElasticNet`, and ``l2`` gives
+``Ridge(alpha * n_samples)``.  A penalty has a value and a proximal operator
+
+.. math::
+
+    \operatorname{prox}_{t R}(v) = \arg\min_z \tfrac12 \|z - v\|^2 + t R(z),
+
+where the step ``t`` may be an array of per-coefficient steps (a diagonal
+metric): every built-in penalty is separable and applies it elementwise.
+Smooth penalties also have a gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .._plugins import register
+from ._base import Component
+
+__all__ = ["L1", "L2", "ElasticNet", "Penalty", "soft_threshold"]
+
+
+@runtime_checkable
+class Penalty(Protocol):
+    """The protocol of a penalty: ``value`` and ``prox`` (``gradient`` if smooth).
+
+    ``coef`` has shape (n_features, n_targets); ``step`` is a float or an
+    array broadcastable to ``coef``.
+    """
+
+    def value(self, coef) -> float:
+        """R(coef)."""
+
+    def prox(self, coef, step) -> np.ndarray:
+        """The proximal operator of ``step · R`` at ``coef``."""
+
+
+def soft_threshold(v, threshold):
+    """``sign(v) · max(|v| - threshold, 0)``, the proximal operator of the L1 norm.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> soft_threshold(np.array([-3.0, 0.5, 2.0]), 1.0)
+    array([-2.,  0.,  1.])
+    """
+    return np.sign(v) * np.maximum(np.abs(v) - threshold, 0.0)
+
+
+@register("penalty", "l2")
+class L2(Component):
+    r"""Half the squared L2 norm, :math:`\tfrac12\|w\|_2^2` (ridge).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> L2().prox(np.array([2.0, -4.0]), 1.0)
+    array([ 1., -2.])
+    """
+
+    smooth = True
+
+    def value(self, coef):
+        return 0.5 * float(np.sum(coef**2))
+
+    def gradient(self, coef):
+        return coef
+
+    def prox(self, coef, step):
+        return coef / (1.0 + step)
+
+
+@register("penalty", "l1")
+class L1(Component):
+    r"""The L1 norm, :math:`\|w\|_1` (lasso); its proximal step gives exact zeros.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> L1().prox(np.array([2.0, -0.5]), 1.0)
+    array([ 1., -0.])
+    """
+
+    smooth = False
+
+    def value(self, coef):
+        return float(np.sum(np.abs(coef)))
+
+    def gradient(self, coef):
+        """A subgradient, ``sign(coef)``."""
+        return np.sign(coef)
+
+    def prox(self, coef, step):
+        return soft_threshold(coef, step)
+
+
+@register("penalty", "elasticnet")
+class ElasticNet(Component):
+    r"""A mix of L1 and L2: :math:`\rho\|w\|_1 + \tfrac{1-\rho}2\|w\|_2^2`.
+
+    Parameters
+    ----------
+    l1_ratio : float, default=0.15
+        The mixing weight :math:`\rho \in [0, 1]`: 1 is ``l1``, 0 is ``l2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ElasticNet(l1_ratio=0.5).prox(np.array([3.0]), 2.0)  # (3 - 1) / (1 + 1)
+    array([1.])
+    """
+
+    smooth = False
+
+    def __init__(self, l1_ratio=0.15):
+        self.l1_ratio = l1_ratio
+
+    def value(self, coef):
+        rho = self.l1_ratio
+        return float(rho * np.sum(np.abs(coef)) + 0.5 * (1 - rho) * np.sum(coef**2))
+
+    def gradient(self, coef):
+        """A subgradient."""
+        return self.l1_ratio * np.sign(coef) + (1 - self.l1_ratio) * coef
+
+    def prox(self, coef, step):
+        rho = self.l1_ratio
+        return soft_threshold(coef, step * rho) / (1.0 + step * (1 - rho))
