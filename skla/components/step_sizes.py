@@ -58,12 +58,15 @@ class AutoStep(Component):
 
 @register("step_size", "armijo")
 class Armijo(Component):
-    """Armijo backtracking from ``eta0``, growing the step between iterations.
+    """Armijo backtracking from ``eta0``: the step halves until it decreases enough.
 
     Parameters
     ----------
-    grow : float, default=1.5
-        Factor applied to the step before each iteration, >= 1.
+    grow : float, default=1.0
+        Factor applied to the step before each iteration, >= 1.  Values above
+        1 let a small ``eta0`` recover, but a step that changes every
+        iteration spoils FISTA's momentum (measured: > 5000 iterations with
+        1.5 where 1.0 needs about 30), so the default keeps it.
 
     Examples
     --------
@@ -74,7 +77,7 @@ class Armijo(Component):
     backtrack = True
     precondition = True
 
-    def __init__(self, grow=1.5):
+    def __init__(self, grow=1.0):
         self.grow = grow
 
     def initial(self, lipschitz, eta0):

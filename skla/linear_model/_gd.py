@@ -40,8 +40,9 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
     **Stopping rule.** The seed iterates ``while norm(grad) > eps``.  Here the
     gradient is the *gradient mapping* ``(z - prox(z - η∇f(z))) / η`` (the plain
     gradient when there is no penalty), and the loop stops when its norm falls
-    to ``tol`` times its norm at the first iteration -- the seed's eps, made
-    relative so that it does not depend on the scale of X and y.
+    to ``tol`` times its norm at ``coef = 0`` (where a cold fit starts) -- the
+    seed's eps, made relative so that it does not depend on the scale of X
+    and y; a warm start that is already optimal stops at once.
 
     Parameters
     ----------
@@ -81,8 +82,8 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         Maximum number of iterations, >= 1.
 
     tol : float, default=1e-6
-        Stop when the gradient-mapping norm falls to ``tol`` times its initial
-        value, >= 0.
+        Stop when the gradient-mapping norm falls to ``tol`` times its value
+        at ``coef = 0``, >= 0.
 
     warm_start : bool, default=False
         Start from the previous solution.

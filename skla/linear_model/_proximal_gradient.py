@@ -12,8 +12,8 @@ where ``D`` is a diagonal preconditioner (the inverse column curvatures, or
 the identity) and ``η`` the step.  With ``R = 0`` and no momentum this is the
 seed's ``var = var - lr * grad``.  The loop stops when the norm of the
 gradient mapping :math:`(z_k - x_{k+1}) / (\eta D)` -- the gradient itself when
-there is no penalty -- falls to ``tol`` times its value at the first
-iteration: the seed's ``while norm(grad) > eps``, made scale-free.
+there is no penalty -- falls to ``tol`` times its value at ``θ = 0`` (where a
+cold fit starts): the seed's ``while norm(grad) > eps``, made scale-free.
 
 The smooth part ``f`` is an *objective* object with ``value(theta)`` and
 ``value_and_gradient(theta)``: :class:`QuadraticObjective` works on the d×d
@@ -252,13 +252,20 @@ def proximal_gradient(
             x[:d] = penalty.prox(x[:d], eta * alpha * scale[:d])
         return x
 
+    def mapping_norm(z, g, eta):
+        return float(np.linalg.norm((z - step_from(z, g, eta)) / (eta * scale)))
+
     x = np.array(theta0, dtype=np.float64)
+    # The reference for tol: the gradient mapping at coef = 0, where a cold
+    # fit starts; a warm start near the optimum then stops at once.
+    zero = np.zeros_like(x)
+    mapping0 = mapping_norm(zero, objective.value_and_gradient(zero)[1], eta)
     z = x.copy()
     t = 1.0
     f_z, g_z = objective.value_and_gradient(z)
     F_x = F(x, f_z)
     F_start = F_x
-    curve, mapping0, converged = [], None, False
+    curve, converged = [], False
     for k in range(1, max_iter + 1):
         eta *= grow
         for _ in range(_MAX_BACKTRACKS):
@@ -287,8 +294,6 @@ def proximal_gradient(
             )
         curve.append(F_new)
         mapping = float(np.linalg.norm((z - x_new) / (eta * scale)))
-        if mapping0 is None:
-            mapping0 = mapping
         if verbose:
             print(
                 f"iteration {k}: objective {F_new:.10g}, "
