@@ -194,3 +194,37 @@ def test_broken_or_clashing_entry_points_warn_and_are_skipped(tmp_path, monkeypa
     assert "already registered" in messages
     assert "missing" not in skla.names(KIND)
     assert _plugins._kind(KIND).factories["svd"].__name__ == "SVDSolver"
+
+
+def test_a_loss_registered_through_an_entry_point_reaches_gd(tmp_path, monkeypatch):
+    _write_distribution(
+        tmp_path,
+        "skla_fake_loss",
+        """\
+        [skla.losses]
+        half_squares = skla_fake_loss:HalfSquares
+        """,
+        """\
+        class HalfSquares:
+            smoothness = 1.0
+
+            def value(self, y, y_pred, sample_weight):
+                return float(sample_weight @ (0.5 * (y - y_pred) ** 2).sum(axis=1))
+
+            def gradient(self, y, y_pred, sample_weight):
+                return -sample_weight[:, None] * (y - y_pred)
+        """,
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = _plugins._kind("loss")
+    saved = dict(spec.factories)
+    try:
+        skla.reload_entry_points("loss")
+        assert "half_squares" in skla.names("loss")
+        X, y = data()
+        reg = skla.GDRegressor(loss="half_squares", tol=1e-10).fit(X, y)
+        assert type(reg.loss_).__name__ == "HalfSquares"
+        assert_allclose(reg.coef_, [1.0, -2.0, 0.5], rtol=1e-6)
+    finally:
+        spec.factories.clear()
+        spec.factories.update(saved)
