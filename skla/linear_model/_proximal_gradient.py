@@ -15,9 +15,13 @@ gradient mapping :math:`(z_k - x_{k+1}) / (\eta D)` -- the gradient itself when
 there is no penalty -- falls to ``tol`` times its value at ``θ = 0`` (where a
 cold fit starts): the seed's ``while norm(grad) > eps``, made scale-free.
 
-The smooth part ``f`` is an *objective* object with ``value(theta)`` and
-``value_and_gradient(theta)``: :class:`QuadraticObjective` works on the d×d
-Gram matrix (squared loss), :class:`LossObjective` on X itself.
+The smooth part is ``f(θ) = φ(Mθ)`` with ``M`` linear; an *objective* object
+has ``forward(θ) = Mθ`` and ``value``/``gradient`` given θ and Mθ.  The loop
+applies ``M`` once per trial point and combines ``M z`` for the extrapolated
+point from earlier products (M is linear), so an iteration costs one product
+with ``M`` and, for :class:`LossObjective`, one with ``Mᵀ``.
+:class:`QuadraticObjective` works on the d×d Gram matrix (squared loss),
+:class:`LossObjective` on X itself.
 """
 
 from __future__ import annotations
@@ -56,23 +60,24 @@ class QuadraticObjective:
     def __post_init__(self):
         self.n_penalized = len(self.H)
 
-    def value(self, beta):
-        return float(
-            0.5 * np.sum(beta * (self.H @ beta)) - np.sum(beta * self.h) + 0.5 * self.c
-        )
+    def forward(self, beta):
+        """``Hβ``: the linear part, carried along by the solver."""
+        return self.H @ beta
 
-    def value_and_gradient(self, beta):
-        Hb = self.H @ beta
-        value = 0.5 * np.sum(beta * Hb) - np.sum(beta * self.h) + 0.5 * self.c
-        return float(value), Hb - self.h
+    def value(self, beta, H_beta):
+        quadratic = 0.5 * np.sum(beta * H_beta) - np.sum(beta * self.h)
+        return float(quadratic + 0.5 * self.c)
 
-    def excess(self, diff, f_z, g_z, f_new):
+    def gradient(self, beta, H_beta):
+        return H_beta - self.h
+
+    def excess(self, diff, H_diff, f_z, g_z, f_new):
         """``f(z + d) - f(z) - ∇f(z)ᵀd``, exactly ``½ dᵀHd`` for a quadratic.
 
         Computed from the values it would cancel to rounding noise near the
         optimum (``c`` can be 1e6 times ``f``) and stall a line search.
         """
-        return 0.5 * float(np.sum(diff * (self.H @ diff)))
+        return 0.5 * float(np.sum(diff * H_diff))
 
     def curvature(self):
         """Diagonal of the Hessian."""
@@ -107,7 +112,8 @@ class LossObjective:
     def __post_init__(self):
         self.n_penalized = self.X.shape[1]
 
-    def _predict(self, theta):
+    def forward(self, theta):
+        """The predictions ``(X - μ)β + c``: the linear part, carried along."""
         beta = theta[: self.n_penalized]
         P = np.asarray(
             safe_sparse_dot(self.X, beta, dense_output=True), dtype=np.float64
@@ -118,22 +124,20 @@ class LossObjective:
             P += theta[self.n_penalized]
         return P
 
-    def value(self, theta):
-        return self.loss.value(self.Y, self._predict(theta), self.weights)
+    def value(self, theta, P):
+        return self.loss.value(self.Y, P, self.weights)
 
-    def value_and_gradient(self, theta):
-        P = self._predict(theta)
-        value = self.loss.value(self.Y, P, self.weights)
+    def gradient(self, theta, P):
         G = np.asarray(self.loss.gradient(self.Y, P, self.weights), dtype=np.float64)
         total = G.sum(axis=0)
         grad_beta = np.asarray(safe_sparse_dot(self.X.T, G, dense_output=True))
         if self.X_offset is not None:
             grad_beta = grad_beta - np.outer(self.X_offset, total)
         if self.fit_intercept:
-            return value, np.vstack([grad_beta, total])
-        return value, grad_beta
+            return np.vstack([grad_beta, total])
+        return grad_beta
 
-    def excess(self, diff, f_z, g_z, f_new):
+    def excess(self, diff, P_diff, f_z, g_z, f_new):
         """``f(z + d) - f(z) - ∇f(z)ᵀd`` from the values."""
         return f_new - f_z - float(np.sum(g_z * diff))
 
@@ -255,26 +259,30 @@ def proximal_gradient(
     def mapping_norm(z, g, eta):
         return float(np.linalg.norm((z - step_from(z, g, eta)) / (eta * scale)))
 
+    # f(θ) = φ(Mθ) with M linear (H, or the centred X): M is applied once per
+    # trial point, and M z for the extrapolated point is combined from M x.
     x = np.array(theta0, dtype=np.float64)
+    zero = np.zeros_like(x)
     # The reference for tol: the gradient mapping at coef = 0, where a cold
     # fit starts; a warm start near the optimum then stops at once.
-    zero = np.zeros_like(x)
-    mapping0 = mapping_norm(zero, objective.value_and_gradient(zero)[1], eta)
-    z = x.copy()
-    t = 1.0
-    f_z, g_z = objective.value_and_gradient(z)
-    F_x = F(x, f_z)
-    F_start = F_x
+    g_zero = objective.gradient(zero, objective.forward(zero))
+    mapping0 = mapping_norm(zero, g_zero, eta)
+    M_x = objective.forward(x)
+    z, M_z, t = x.copy(), M_x.copy(), 1.0
+    f_z = objective.value(z, M_z)
+    g_z = objective.gradient(z, M_z)
+    F_x = F_start = F(x, f_z)
     curve, converged = [], False
     for k in range(1, max_iter + 1):
         eta *= grow
         for _ in range(_MAX_BACKTRACKS):
             x_new = step_from(z, g_z, eta)
-            f_new = objective.value(x_new)
+            M_new = objective.forward(x_new)
+            f_new = objective.value(x_new, M_new)
             if not backtrack:
                 break
             diff = x_new - z
-            excess = objective.excess(diff, f_z, g_z, f_new)
+            excess = objective.excess(diff, M_new - M_z, f_z, g_z, f_new)
             if excess <= 0.5 * np.sum(diff**2 / scale) / eta + 1e-12 * abs(f_z):
                 break
             eta *= 0.5
@@ -306,11 +314,14 @@ def proximal_gradient(
         # Restart the momentum when it stops helping (objective goes up, or
         # the step points against the momentum).
         if F_new > F_x or np.sum((z - x_new) * (x_new - x)) > 0:
-            t_new, z = 1.0, x_new.copy()
+            t_new, z, M_z = 1.0, x_new.copy(), M_new.copy()
         else:
-            z = x_new + ((t - 1.0) / t_new) * (x_new - x)
-        x, F_x, t = x_new, F_new, t_new
-        f_z, g_z = objective.value_and_gradient(z)
+            momentum = (t - 1.0) / t_new
+            z = x_new + momentum * (x_new - x)
+            M_z = M_new + momentum * (M_new - M_x)
+        x, M_x, F_x, t = x_new, M_new, F_new, t_new
+        f_z = objective.value(z, M_z)
+        g_z = objective.gradient(z, M_z)
     else:
         warnings.warn(
             f"Gradient descent stopped at max_iter={max_iter} before the gradient "
