@@ -201,3 +201,61 @@ def test_grid_search_over_components_in_a_pipeline():
         warnings.simplefilter("error", ConvergenceWarning)
         search.fit(X, y)
     assert search.best_score_ > 0.9
+
+
+class AbsoluteL1:
+    """A user's penalty, passed as an object: the plain L1 norm."""
+
+    def value(self, coef):
+        return float(np.abs(coef).sum())
+
+    def prox(self, coef, step):
+        return np.sign(coef) * np.maximum(np.abs(coef) - step, 0.0)
+
+
+class HalfSquares:
+    """A user's loss, passed as an object: squared error without the Gram path."""
+
+    smoothness = 1.0
+
+    def value(self, y, y_pred, sample_weight):
+        return float(sample_weight @ (0.5 * (y - y_pred) ** 2).sum(axis=1))
+
+    def gradient(self, y, y_pred, sample_weight):
+        return -sample_weight[:, None] * (y - y_pred)
+
+
+def test_custom_components_passed_as_objects():
+    X, y = data(d=10)
+    ref = Lasso(alpha=0.1, tol=1e-12, max_iter=100_000).fit(X, y)
+    reg = GDRegressor(loss=HalfSquares(), penalty=AbsoluteL1(), alpha=0.1, tol=1e-10)
+    reg.fit(X, y)
+    assert isinstance(reg.loss_, HalfSquares)
+    assert reg.loss_ is not reg.loss  # cloned, the parameter untouched
+    assert_allclose(reg.coef_, ref.coef_, atol=1e-6)
+    assert_allclose(reg.intercept_, ref.intercept_, atol=1e-6)
+
+
+def test_missing_protocol_method_is_named():
+    class NoProx:
+        def value(self, coef):
+            return 0.0
+
+    with pytest.raises(TypeError, match="'prox'"):
+        GDRegressor(penalty=NoProx()).fit(*data())
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "huber"])
+def test_sparse_X_is_never_densified(loss):
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X = sp.random_array((200_000, 100), density=0.01, format="csr", rng=rng)
+    y = rng.standard_normal(200_000)
+    tracemalloc.start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        GDRegressor(loss=loss, max_iter=5).fit(X, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 0.3 * X.shape[0] * X.shape[1] * 8
