@@ -81,16 +81,18 @@ class LinearRegressorMixin(MultiOutputMixin, RegressorMixin):
             X, Y, sample_weight, X_offset, Y_offset, overwrite_X=overwrite_X
         )
 
-    def _set_coef(self, coef, problem, y_ndim):
+    def _set_coef(self, coef, problem, y_ndim, intercept=None):
         """Store ``coef_`` and ``intercept_`` from coef (n_features, n_targets).
 
-        The intercept is ``ν - μᵀ coef``, the centred fit moved back.
+        By default the intercept is ``ν - μᵀ coef``, the centred least-squares
+        fit moved back; solvers that fit it otherwise pass it in.
         """
         dtype = problem.dtype
-        if problem.X_offset is None:
-            intercept = np.zeros(problem.n_targets)
-        else:
-            intercept = problem.Y_offset - problem.X_offset @ coef
+        if intercept is None:
+            if problem.X_offset is None:
+                intercept = np.zeros(problem.n_targets)
+            else:
+                intercept = problem.Y_offset - problem.X_offset @ coef
         coef = np.ascontiguousarray(coef.T, dtype=dtype)
         intercept = intercept.astype(dtype)
         if y_ndim == 1:

@@ -270,17 +270,11 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
 
     def _set_solution(self, theta, problem, objective, y_ndim):
         d = problem.shape[1]
-        beta = theta[:d]
-        if isinstance(objective, QuadraticObjective) or not self.fit_intercept:
-            self._set_coef(beta, problem, y_ndim)
-            return
-        # LossObjective with an intercept: b = c - μβ.
-        intercept = theta[d] - problem.X_offset @ beta
-        self._set_coef(beta, problem, y_ndim)
-        dtype = problem.dtype
-        self.intercept_ = (
-            intercept.astype(dtype)[0] if y_ndim == 1 else intercept.astype(dtype)
-        )
+        beta, intercept = theta[:d], None
+        if isinstance(objective, LossObjective) and self.fit_intercept:
+            # θ's last row is the offset of centred data: b = c - μβ.
+            intercept = theta[d] - problem.X_offset @ beta
+        self._set_coef(beta, problem, y_ndim, intercept)
 
 
 def _column_curvatures(problem):

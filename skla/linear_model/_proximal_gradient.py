@@ -149,7 +149,6 @@ class LossObjective:
         """Power iteration for the largest eigenvalue of the scaled ``AᵀVA``."""
         d = self.n_penalized
         root = np.sqrt(scale[:d])
-        sv = np.sqrt(self.weights)
         u = np.random.default_rng(random_state).standard_normal(d)
         lam = 0.0
         for _ in range(n_iter):
@@ -158,7 +157,7 @@ class LossObjective:
             Av = np.asarray(safe_sparse_dot(self.X, v)).ravel()
             if self.X_offset is not None:
                 Av -= self.X_offset @ v
-            Av *= sv**2
+            Av *= self.weights
             w = np.asarray(safe_sparse_dot(self.X.T, Av)).ravel()
             if self.X_offset is not None:
                 w -= self.X_offset * Av.sum()
