@@ -259,3 +259,25 @@ def test_sparse_X_is_never_densified(loss):
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 0.3 * X.shape[0] * X.shape[1] * 8
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "huber"])
+def test_without_intercept(loss):
+    X, y = data(d=5)
+    reg = GDRegressor(loss=loss, epsilon=1.0, fit_intercept=False, tol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        reg.fit(X, y)
+    assert reg.intercept_ == 0.0
+    if loss == "squared_error":
+        expected = PinvRegressor(fit_intercept=False).fit(X, y).coef_
+    else:
+
+        def objective(beta):
+            a = np.abs(y - X @ beta)
+            return np.where(a <= 1.0, 0.5 * a**2, a - 0.5).mean()
+
+        expected = scipy.optimize.minimize(
+            objective, np.zeros(5), method="BFGS", options={"gtol": 1e-12}
+        ).x
+    assert_allclose(reg.coef_, expected, rtol=1e-5, atol=1e-7)
