@@ -264,12 +264,16 @@ def proximal_gradient(
     zero = np.zeros_like(x)
     # The reference for tol: the gradient mapping at coef = 0, where a cold
     # fit starts; a warm start near the optimum then stops at once.
-    g_zero = objective.gradient(zero, objective.forward(zero))
+    M_zero = objective.forward(zero)
+    g_zero = objective.gradient(zero, M_zero)
     mapping0 = mapping_norm(zero, g_zero, eta)
-    M_x = objective.forward(x)
+    if np.any(x):  # warm start: evaluate at θ0 too
+        M_x = objective.forward(x)
+        g_z = objective.gradient(x, M_x)
+    else:  # cold start: θ0 = 0, already evaluated
+        M_x, g_z = M_zero, g_zero
     z, M_z, t = x.copy(), M_x.copy(), 1.0
     f_z = objective.value(z, M_z)
-    g_z = objective.gradient(z, M_z)
     F_x = F_start = F(x, f_z)
     curve, converged = [], False
     for k in range(1, max_iter + 1):

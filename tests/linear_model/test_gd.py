@@ -285,3 +285,20 @@ def test_without_intercept(loss):
             objective, np.zeros(5), method="BFGS", options={"gtol": 1e-12}
         ).x
     assert_allclose(reg.coef_, expected, rtol=1e-5, atol=1e-7)
+
+
+def test_cold_start_evaluates_the_start_once(monkeypatch):
+    # One product with X per iteration, plus one at θ = 0, which is also the
+    # cold start: the start must not be evaluated twice (two passes over X).
+    from skla.linear_model import _proximal_gradient as pg
+
+    calls = []
+    forward = pg.LossObjective.forward
+    monkeypatch.setattr(
+        pg.LossObjective, "forward", lambda self, t: calls.append(1) or forward(self, t)
+    )
+    X, y = data(d=4)
+    X = StandardScaler().fit_transform(X)
+    reg = GDRegressor(loss="huber", learning_rate="constant", eta0=0.1, tol=1e-6)
+    reg.fit(X, y)
+    assert len(calls) == reg.n_iter_ + 1
