@@ -6,6 +6,8 @@ PinvRegressor
     Minimum-norm least squares through the pseudo-inverse, with ridge.
 GDRegressor
     Full-batch (proximal, accelerated) gradient descent.
+SGDMiniBatchRegressor
+    Stochastic gradient descent on mini-batches, with ``partial_fit``.
 
 Components are registered by kind; see :func:`names`, :func:`register` and
 :func:`resolve`.
@@ -20,13 +22,14 @@ from ._plugins import (
     resolve,
     unregister,
 )
-from .linear_model import GDRegressor, PinvRegressor
+from .linear_model import GDRegressor, PinvRegressor, SGDMiniBatchRegressor
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GDRegressor",
     "PinvRegressor",
+    "SGDMiniBatchRegressor",
     "__version__",
     "describe",
     "kinds",

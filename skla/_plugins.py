@@ -91,6 +91,13 @@ _KINDS = {
             description="step-size rule",
             builtins_module="skla.components.step_sizes",
         ),
+        _Kind(
+            name="schedule",
+            group="skla.schedules",
+            methods=("rates",),
+            description="learning-rate schedule",
+            builtins_module="skla.components.schedules",
+        ),
     )
 }
 

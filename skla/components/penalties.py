@@ -32,6 +32,13 @@ class Penalty(Protocol):
 
     ``coef`` has shape (n_features, n_targets); ``step`` is a float or an
     array broadcastable to ``coef``.
+
+    Optional method a solver uses when present:
+
+    - ``shrink(step)``: the factor ``c`` with ``prox(coef, step) == c * coef``
+      for every ``coef``, for penalties whose proximal step is a pure scaling
+      (ridge).  ``step`` may be an array of steps; the result has its shape.
+      Mini-batch SGD then fuses the proximal step into its BLAS update.
     """
 
     def value(self, coef) -> float:
@@ -74,6 +81,10 @@ class L2(Component):
 
     def prox(self, coef, step):
         return coef / (1.0 + step)
+
+    def shrink(self, step):
+        """The scaling ``1 / (1 + step)`` that :meth:`prox` applies."""
+        return 1.0 / (1.0 + np.asarray(step, dtype=np.float64))
 
 
 @register("penalty", "l1")

@@ -2,5 +2,6 @@
 
 from ._gd import GDRegressor
 from ._pinv import PinvRegressor
+from ._sgd import SGDMiniBatchRegressor
 
-__all__ = ["GDRegressor", "PinvRegressor"]
+__all__ = ["GDRegressor", "PinvRegressor", "SGDMiniBatchRegressor"]

@@ -49,15 +49,18 @@ class LinearRegressorMixin(MultiOutputMixin, RegressorMixin):
     and hand it to :meth:`_set_coef`.
     """
 
-    def _validate_fit_data(self, X, y, sample_weight):
+    def _validate_fit_data(self, X, y, sample_weight, *, reset=True):
         """Validated X (float32/64, CSR/CSC), 2-D Y in X's dtype, weights or None.
 
         Also returns ``y.ndim``, which decides the shape of ``coef_``.
+        ``reset=False`` checks X against the fitted ``n_features_in_`` and
+        feature names instead of setting them (``partial_fit``).
         """
         X, y = validate_data(
             self,
             X,
             y,
+            reset=reset,
             accept_sparse=("csr", "csc"),
             dtype=(np.float64, np.float32),
             multi_output=True,

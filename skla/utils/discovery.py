@@ -46,7 +46,7 @@ list of them, default=None
     --------
     >>> from skla.utils.discovery import all_estimators
     >>> [name for name, _ in all_estimators("regressor")]
-    ['GDRegressor', 'PinvRegressor']
+    ['GDRegressor', 'PinvRegressor', 'SGDMiniBatchRegressor']
     """
     import skla
 

@@ -1,0 +1,174 @@
+r"""Learning-rate schedules for stochastic (mini-batch) gradient descent.
+
+A schedule gives the step :math:`\eta_t` of update number ``t`` (counted from
+1 and carried across ``partial_fit`` calls in the estimator's ``t_``).  It
+returns the rates of many consecutive updates at once, so that the training
+loop reads them from a list instead of calling back into the schedule for
+every mini-batch.  The names and formulas are those of
+:class:`sklearn.linear_model.SGDRegressor`, with ``t`` counting mini-batch
+updates instead of samples (so that for ``batch_size=1`` they coincide):
+
+=============  =======================================================
+``constant``   :math:`\eta_t = \eta_0`
+``invscaling`` :math:`\eta_t = \eta_0 / t^{p}` (``p = power_t``)
+``optimal``    :math:`\eta_t = 1 / (\alpha (t + t_0))`, Bottou's heuristic
+``adaptive``   :math:`\eta_0`, divided by 5 at each plateau
+=============  =======================================================
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .._plugins import register
+from ._base import Component
+
+__all__ = ["Adaptive", "Constant", "InvScaling", "Optimal", "Schedule"]
+
+
+@runtime_checkable
+class Schedule(Protocol):
+    """The protocol of a learning-rate schedule.
+
+    Optional method a training loop uses when present:
+
+    - ``plateau() -> bool``: called when the stopping rule fires (the loss
+      stopped improving for ``n_iter_no_change`` epochs); return True to keep
+      training, e.g. after lowering the rate.  Without it, training stops.
+    """
+
+    def rates(self, t: int, n_steps: int) -> np.ndarray:
+        """The step sizes of updates ``t, t + 1, ..., t + n_steps - 1``."""
+
+
+def _steps(t, n_steps):
+    return np.arange(t, t + n_steps, dtype=np.float64)
+
+
+@register("schedule", "constant")
+class Constant(Component):
+    """A fixed step, :math:`\\eta_t = \\eta_0`.
+
+    Parameters
+    ----------
+    eta0 : float, default=0.01
+        The step size, > 0.
+
+    Examples
+    --------
+    >>> Constant(eta0=0.1).rates(1, 3)
+    array([0.1, 0.1, 0.1])
+    """
+
+    def __init__(self, eta0=0.01):
+        self.eta0 = eta0
+
+    def rates(self, t, n_steps):
+        return np.full(n_steps, float(self.eta0))
+
+
+@register("schedule", "invscaling")
+class InvScaling(Component):
+    r"""Inverse scaling, :math:`\eta_t = \eta_0 / t^{p}`.
+
+    Parameters
+    ----------
+    eta0 : float, default=0.01
+        The first step, > 0.
+    power_t : float, default=0.25
+        The exponent :math:`p`.
+
+    Examples
+    --------
+    >>> InvScaling(eta0=1.0, power_t=0.5).rates(1, 4)
+    array([1.        , 0.70710678, 0.57735027, 0.5       ])
+    """
+
+    def __init__(self, eta0=0.01, power_t=0.25):
+        self.eta0 = eta0
+        self.power_t = power_t
+
+    def rates(self, t, n_steps):
+        return self.eta0 / _steps(t, n_steps) ** self.power_t
+
+
+@register("schedule", "optimal")
+class Optimal(Component):
+    r"""Bottou's schedule for strongly convex problems, :math:`1/(\alpha(t+t_0))`.
+
+    :math:`t_0` is chosen, as in scikit-learn, so that the first step is
+    :math:`\alpha^{-1/4}`, the step that suits a weight vector of the typical
+    size :math:`\alpha^{-1/2}` (``initial_eta0 = typw / max(1, dloss(-typw, 1))``
+    with the squared loss's ``dloss``).
+
+    Parameters
+    ----------
+    alpha : float, default=0.0001
+        The estimator's penalty strength, > 0.
+
+    Examples
+    --------
+    >>> Optimal(alpha=1.0).rates(1, 2)  # t0 = 1: 1/2, 1/3
+    array([0.5       , 0.33333333])
+    """
+
+    def __init__(self, alpha=0.0001):
+        self.alpha = alpha
+
+    def rates(self, t, n_steps):
+        if not self.alpha > 0:
+            raise ValueError(
+                "learning_rate='optimal' needs alpha > 0: its step is "
+                f"1 / (alpha * (t + t0)); got alpha={self.alpha!r}."
+            )
+        typical_w = np.sqrt(1.0 / np.sqrt(self.alpha))
+        t0 = 1.0 / (typical_w * self.alpha)
+        return 1.0 / (self.alpha * (_steps(t, n_steps) + t0))
+
+
+@register("schedule", "adaptive")
+class Adaptive(Component):
+    """A constant step, divided by 5 each time the loss stops improving.
+
+    Training stops at a plateau once the step is at or below ``min_eta``
+    (scikit-learn's rule).
+
+    Parameters
+    ----------
+    eta0 : float, default=0.01
+        The first step, > 0.
+    min_eta : float, default=1e-6
+        The smallest step that is still divided; at or below it, training
+        stops.
+
+    Attributes
+    ----------
+    eta_ : float
+        The current step (set by the first call to :meth:`rates`).
+
+    Examples
+    --------
+    >>> schedule = Adaptive(eta0=1.0)
+    >>> schedule.rates(1, 2)
+    array([1., 1.])
+    >>> schedule.plateau(), schedule.rates(3, 1)
+    (True, array([0.2]))
+    """
+
+    def __init__(self, eta0=0.01, min_eta=1e-6):
+        self.eta0 = eta0
+        self.min_eta = min_eta
+
+    def rates(self, t, n_steps):
+        if not hasattr(self, "eta_"):
+            self.eta_ = float(self.eta0)
+        return np.full(n_steps, self.eta_)
+
+    def plateau(self):
+        eta = getattr(self, "eta_", float(self.eta0))
+        if eta <= self.min_eta:
+            return False
+        self.eta_ = eta / 5.0
+        return True

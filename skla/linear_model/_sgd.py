@@ -1,0 +1,504 @@
+"""SGDMiniBatchRegressor: scikit-learn's SGDRegressor with mini-batches."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
+from sklearn.model_selection import ShuffleSplit
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.extmath import safe_sparse_dot
+
+from .._plugins import parameter_constraint, resolve
+from ._base import LinearRegressorMixin
+from ._minibatch import MiniBatchSGD
+
+__all__ = ["SGDMiniBatchRegressor"]
+
+
+class SGDMiniBatchRegressor(LinearRegressorMixin, BaseEstimator):
+    r"""Linear regression by stochastic gradient descent on mini-batches.
+
+    A drop-in replacement for :class:`sklearn.linear_model.SGDRegressor` --
+    the same parameters with the same meanings, plus ``batch_size`` -- that
+    minimises
+
+    .. math::
+
+        \frac{1}{n}\sum_i w_i\, \ell(y_i, x_i^\top\beta + b) + \alpha R(\beta)
+
+    by averaging the gradient over each mini-batch of ``batch_size`` shuffled
+    samples.  Each step is a proximal step, so ``penalty="l1"`` and
+    ``"elasticnet"`` give exact zeros.  Larger batches make each epoch
+    cheaper (a few BLAS calls per batch instead of Python work per sample)
+    and each gradient less noisy; ``batch_size=1`` is plain SGD.
+
+    ``partial_fit`` runs one epoch over the data it is given and continues
+    the learning-rate schedule across calls (``t_``), so it trains on data
+    that do not fit in memory, chunk by chunk from a memmap or a generator.
+
+    Parameters
+    ----------
+    loss : str or object, default="squared_error"
+        ``"squared_error"`` (½r²), ``"huber"``, ``"epsilon_insensitive"``,
+        ``"squared_epsilon_insensitive"``, ``"rmse"``, another registered loss,
+        or an object implementing :class:`~skla.components.losses.Loss`.
+    penalty : str, object or None, default="l2"
+        ``"l2"``, ``"l1"``, ``"elasticnet"``, a registered penalty, an object
+        implementing :class:`~skla.components.penalties.Penalty`, or None.
+    alpha : float, default=0.0001
+        Penalty strength, >= 0; also sets the ``"optimal"`` schedule.
+    l1_ratio : float, default=0.15
+        Elastic-net mixing in [0, 1], given to penalties that take it.
+    fit_intercept : bool, default=True
+        Whether to fit an (unpenalised) intercept.
+    batch_size : int, default=32
+        Samples per update, >= 1; clipped to the number of samples.
+    max_iter : int, default=1000
+        Maximum number of epochs (passes over the data) of ``fit``.
+    tol : float or None, default=1e-3
+        Stop when the epoch's objective (or, with ``early_stopping``, the
+        validation R²) has not improved by ``tol`` for ``n_iter_no_change``
+        epochs in a row; None never stops early.
+    shuffle : bool, default=True
+        Shuffle the samples at every epoch (see Notes).
+    verbose : int, default=0
+        Print the objective after every epoch if > 0.
+    epsilon : float, default=0.1
+        Threshold of the Huber and epsilon-insensitive losses, >= 0.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling and the validation split.
+    learning_rate : str or object, default="invscaling"
+        ``"constant"`` (``eta0``), ``"invscaling"`` (``eta0 / t**power_t``),
+        ``"optimal"`` (``1 / (alpha (t + t0))``), ``"adaptive"`` (``eta0``,
+        divided by 5 at each plateau), another registered schedule, or an
+        object implementing :class:`~skla.components.schedules.Schedule`.
+        ``t`` counts updates (mini-batches).
+    eta0 : float, default=0.01
+        The initial learning rate, > 0.
+    power_t : float, default=0.25
+        The exponent of ``"invscaling"``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop when its R² stops
+        improving, and keep the coefficients of the best epoch.
+    validation_fraction : float, default=0.1
+        The held-out fraction, in (0, 1).
+    n_iter_no_change : int, default=5
+        Epochs without improvement before stopping (or, for ``"adaptive"``,
+        before dividing the learning rate).
+    warm_start : bool, default=False
+        Start ``fit`` from the previous solution.
+    average : bool or int, default=False
+        Polyak–Ruppert averaging: ``coef_`` and ``intercept_`` are a mean of
+        the iterates, which cancels much of the gradient noise.  True averages
+        the tail of the run -- the epochs after the largest power of two not
+        above half the epochs done -- so that the starting transient, long
+        with mini-batches, does not bias it (tail averaging).  An int ``k``
+        keeps scikit-learn's meaning: the mean of every update once ``k``
+        samples have been seen in total.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        Coefficients (averaged if ``average``).
+    intercept_ : float or ndarray of shape (n_targets,)
+    n_iter_ : int
+        Epochs run by ``fit``; epochs run in total by ``partial_fit``.
+    t_ : int
+        Number of updates done, plus one: the schedule's next ``t``.
+    loss_curve_ : list of float
+        The objective (mean loss + alpha · penalty) of each epoch, with each
+        sample's loss taken before the update that used it.
+    best_loss_ : float or None
+        The smallest value of ``loss_curve_`` (None with ``early_stopping``).
+    validation_scores_ : list of float or None
+        The validation R² after each epoch (None without ``early_stopping``).
+    best_validation_score_ : float or None
+        The best validation R² (None without ``early_stopping``).
+    loss_, penalty_, learning_rate_ : object
+        The resolved components (``penalty_`` is None without a penalty).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    See Also
+    --------
+    GDRegressor : Full-batch gradient descent (exact convergence).
+    PinvRegressor : The least-squares solution in closed form.
+    sklearn.linear_model.SGDRegressor : Per-sample SGD.
+
+    Notes
+    -----
+    **Shuffling.** Rows are shuffled in two levels: blocks of about 8 KiB of
+    consecutive rows in random order, then every row within windows of about
+    2 MiB.  Each mini-batch mixes rows from as many places in X as it has
+    rows, while X is read at memory speed: a fully random gather costs a
+    main-memory latency per row, more than the arithmetic of an epoch.  X is
+    never copied (CSC input is converted to CSR once).
+
+    **Sample weights** scale each sample's gradient, as in SGDRegressor:
+    weight 2 acts like seeing a sample twice in expectation, not exactly.
+
+    **Divergence.** If the loss becomes non-finite or grows 1e8-fold, fitting
+    stops with :class:`~skla.exceptions.DivergenceError`, naming the step
+    size; the estimator is never left with NaN or exploding coefficients.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skla import SGDMiniBatchRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((2000, 3))
+    >>> y = X @ [1.0, 0.0, -2.0] + 0.5 + 0.01 * rng.standard_normal(2000)
+    >>> reg = SGDMiniBatchRegressor(batch_size=16, eta0=0.05, random_state=0)
+    >>> reg.fit(X, y).coef_.round(2), round(float(reg.intercept_), 2)
+    (array([ 1.,  0., -2.]), 0.5)
+
+    Streaming: one ``partial_fit`` per chunk, the schedule carried in ``t_``.
+
+    >>> stream = SGDMiniBatchRegressor(batch_size=16, eta0=0.05, random_state=0)
+    >>> for epoch in range(5):
+    ...     for chunk in np.array_split(np.arange(2000), 4):
+    ...         stream = stream.partial_fit(X[chunk], y[chunk])
+    >>> stream.coef_.round(2), stream.t_  # 5 passes of 2000 / 16 updates, + 1
+    (array([ 1.,  0., -2.]), 641)
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "loss": parameter_constraint("loss"),
+        "penalty": [*parameter_constraint("penalty"), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "fit_intercept": ["boolean"],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, None, None, closed="neither"), None],
+        "shuffle": ["boolean"],
+        "verbose": ["verbose"],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "learning_rate": parameter_constraint("schedule"),
+        "eta0": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, None, None, closed="neither")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "average": [Interval(Integral, 0, None, closed="left"), "boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        loss="squared_error",
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        batch_size=32,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        epsilon=0.1,
+        random_state=None,
+        learning_rate="invscaling",
+        eta0=0.01,
+        power_t=0.25,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        warm_start=False,
+        average=False,
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.average = average
+
+    # -- fitting ----------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit by running epochs of shuffled mini-batches.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; sparse X is used in CSR form, never densified.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+        coef_init : array-like of shape (n_features,) or (n_targets, \
+n_features), default=None
+            Starting coefficients (zeros by default).
+        intercept_init : float or array-like of shape (n_targets,), \
+default=None
+            Starting intercept.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; each scales its sample's gradient.
+
+        Returns
+        -------
+        self : SGDMiniBatchRegressor
+            The fitted estimator.
+        """
+        X, Y, sample_weight, y_ndim = self._validate(X, y, sample_weight, reset=True)
+        coef, intercept = self._start(X, Y, coef_init, intercept_init)
+        random_state = check_random_state(self.random_state)
+        rows = validation = None
+        if self.early_stopping:
+            rows, validation = self._split(X, Y, sample_weight, random_state)
+        rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+        engine = MiniBatchSGD(coef, intercept, **self._settings())
+
+        self.loss_curve_ = []
+        self.validation_scores_ = [] if self.early_stopping else None
+        best_loss, best_score = np.inf, -np.inf
+        best = None
+        no_improvement = 0
+        for epoch in range(self.max_iter):
+            loss = engine.epoch(
+                X, Y, sample_weight, rng=rng if self.shuffle else None, rows=rows
+            )
+            objective = loss + self._penalty_value(engine.coef)
+            self.loss_curve_.append(objective)
+            if self.early_stopping:
+                score = self._score(engine, *validation)
+                self.validation_scores_.append(score)
+                improved = self.tol is None or score >= best_score + self.tol
+                if score > best_score:
+                    best_score = score
+                    best = tuple(a.copy() for a in self._result(engine))
+            else:
+                improved = self.tol is None or objective <= best_loss - self.tol
+                best_loss = min(best_loss, objective)
+            no_improvement = 0 if improved else no_improvement + 1
+            if self.verbose:
+                print(
+                    f"-- Epoch {epoch + 1}: objective {objective:.6g}, "
+                    f"t {engine.t}"
+                    + (f", validation R² {score:.6g}" if self.early_stopping else "")
+                )
+            if no_improvement >= self.n_iter_no_change:
+                plateau = getattr(engine.schedule, "plateau", None)
+                if plateau is not None and plateau():
+                    no_improvement = 0
+                    continue
+                break
+        else:
+            if self.tol is not None:
+                warnings.warn(
+                    f"SGDMiniBatchRegressor stopped at max_iter={self.max_iter} "
+                    "epochs before the objective stopped improving by "
+                    f"tol={self.tol}. Consider increasing max_iter.",
+                    ConvergenceWarning,
+                    stacklevel=2,
+                )
+        self.n_iter_ = epoch + 1
+        if self.early_stopping:
+            self.best_validation_score_ = float(best_score)
+            self.best_loss_ = None
+        else:
+            self.best_validation_score_ = None
+            self.best_loss_ = float(best_loss)
+        self._finish(engine, y_ndim, X.dtype, best)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch of mini-batches over (X, y), continuing the schedule.
+
+        The first call initialises the model; later calls continue from it
+        with update numbers starting at ``t_``.  ``early_stopping``,
+        ``max_iter`` and ``tol`` do not apply.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Its targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights.
+
+        Returns
+        -------
+        self : SGDMiniBatchRegressor
+            The updated estimator.
+        """
+        first = not hasattr(self, "_sgd")
+        X, Y, sample_weight, y_ndim = self._validate(X, y, sample_weight, reset=first)
+        if first:
+            coef, intercept = self._start(X, Y, None, None, warm=False)
+            engine = MiniBatchSGD(coef, intercept, **self._settings())
+            self.n_iter_, self.loss_curve_ = 0, []
+            self.validation_scores_ = self.best_validation_score_ = None
+            self.best_loss_ = None
+        else:
+            engine = self._sgd
+            if Y.shape[1] != engine.coef.shape[1]:
+                raise ValueError(
+                    f"y has {Y.shape[1]} target(s) but the model was fitted with "
+                    f"{engine.coef.shape[1]}."
+                )
+            X = X.astype(engine.coef.dtype, copy=False)
+            Y = Y.astype(engine.coef.dtype, copy=False)
+            if sample_weight is not None:
+                sample_weight = sample_weight.astype(engine.coef.dtype, copy=False)
+            engine.configure(**self._settings())
+        random_state = check_random_state(self.random_state)
+        rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+        loss = engine.epoch(X, Y, sample_weight, rng=rng if self.shuffle else None)
+        objective = loss + self._penalty_value(engine.coef)
+        self.loss_curve_.append(objective)
+        if self.best_loss_ is None or objective < self.best_loss_:
+            self.best_loss_ = objective
+        self.n_iter_ += 1
+        self._finish(engine, y_ndim, engine.coef.dtype, None)
+        return self
+
+    # -- helpers ----------------------------------------------------------
+
+    def _validate(self, X, y, sample_weight, *, reset):
+        X, Y, sample_weight, y_ndim = self._validate_fit_data(
+            X, y, sample_weight, reset=reset
+        )
+        if sp.issparse(X):
+            X = X.tocsr()  # row batches; a no-op for CSR
+        return X, Y, sample_weight, y_ndim
+
+    def _start(self, X, Y, coef_init, intercept_init, *, warm=None):
+        """Starting coefficients (n_features, n_targets) and intercept."""
+        n_features, n_targets = X.shape[1], Y.shape[1]
+        warm = self.warm_start if warm is None else warm
+        if warm and hasattr(self, "_sgd") and coef_init is None:
+            coef_init = self.coef_
+            if intercept_init is None and self.fit_intercept:
+                intercept_init = self.intercept_
+        coef = np.zeros((n_features, n_targets), dtype=X.dtype)
+        intercept = np.zeros(n_targets, dtype=X.dtype)
+        if coef_init is not None:
+            coef_init = np.asarray(coef_init, dtype=X.dtype)
+            if coef_init.size != coef.size:
+                raise ValueError(
+                    f"coef_init has {coef_init.size} values; expected "
+                    f"n_targets × n_features = {n_targets} × {n_features}."
+                )
+            coef[...] = coef_init.reshape(n_targets, n_features).T
+        if intercept_init is not None:
+            intercept_init = np.asarray(intercept_init, dtype=X.dtype).ravel()
+            if intercept_init.size != n_targets:
+                raise ValueError(
+                    f"intercept_init has {intercept_init.size} values; expected "
+                    f"n_targets = {n_targets}."
+                )
+            intercept[...] = intercept_init
+        return coef, intercept
+
+    def _components(self):
+        loss = resolve("loss", self.loss, param="loss", epsilon=self.epsilon)
+        penalty = None
+        if self.penalty is not None:
+            penalty = resolve(
+                "penalty", self.penalty, param="penalty", l1_ratio=self.l1_ratio
+            )
+        schedule = resolve(
+            "schedule",
+            self.learning_rate,
+            param="learning_rate",
+            eta0=self.eta0,
+            power_t=self.power_t,
+            alpha=self.alpha,
+        )
+        return loss, penalty, schedule
+
+    def _settings(self):
+        """The engine's components and settings, resolved from the parameters."""
+        loss, penalty, schedule = self._components()
+        self.loss_, self.penalty_, self.learning_rate_ = loss, penalty, schedule
+        average = self.average
+        if average is True:
+            average_start, tail = 1, True
+        elif average is False or average == 0:
+            average_start, tail = None, False
+        else:
+            average_start, tail = int(average), False
+        return {
+            "loss": loss,
+            "penalty": penalty,
+            "schedule": schedule,
+            "alpha": float(self.alpha),
+            "fit_intercept": self.fit_intercept,
+            "batch_size": int(self.batch_size),
+            "average_start": average_start,
+            "tail_average": tail,
+        }
+
+    def _split(self, X, Y, sample_weight, random_state):
+        """Training rows (sorted, so blocks stay contiguous) and validation data."""
+        n_samples = X.shape[0]
+        n_validation = int(np.ceil(self.validation_fraction * n_samples))
+        if n_validation < 1 or n_validation >= n_samples:
+            raise ValueError(
+                f"early_stopping: validation_fraction={self.validation_fraction} "
+                f"of {n_samples} samples leaves an empty training or validation "
+                "set; use more samples or another validation_fraction."
+            )
+        split = ShuffleSplit(
+            n_splits=1, test_size=n_validation, random_state=random_state
+        )
+        train, test = next(split.split(np.empty((n_samples, 1))))
+        weights = None if sample_weight is None else sample_weight[test]
+        return np.sort(train), (X[test], Y[test], weights)
+
+    def _penalty_value(self, coef):
+        if self.penalty_ is None or self.alpha == 0:
+            return 0.0
+        return float(self.alpha * self.penalty_.value(coef))
+
+    def _result(self, engine):
+        """The model's coefficients: the averages when averaging."""
+        if engine.average_start is not None:
+            return engine.averaged()
+        return engine.coef, engine.intercept
+
+    def _score(self, engine, X_val, Y_val, w_val):
+        coef, intercept = self._result(engine)
+        predictions = safe_sparse_dot(X_val, coef, dense_output=True) + intercept
+        return float(r2_score(Y_val, predictions, sample_weight=w_val))
+
+    def _finish(self, engine, y_ndim, dtype, best):
+        """Store coef_, intercept_, t_ and the state partial_fit continues from."""
+        coef, intercept = best if best is not None else self._result(engine)
+        self._sgd = engine
+        self.t_ = engine.t
+        coef = np.ascontiguousarray(coef.T, dtype=dtype)
+        intercept = np.asarray(intercept, dtype=dtype)
+        if y_ndim == 1:
+            self.coef_ = coef[0]
+            self.intercept_ = intercept[0] if self.fit_intercept else 0.0
+        else:
+            self.coef_ = coef
+            self.intercept_ = intercept if self.fit_intercept else 0.0
