@@ -15,7 +15,7 @@ SGDRegressor scales each sample's step).
 **Reading the data.** A mini-batch of shuffled rows is a gather, and
 gathering rows one by one from a large X costs a main-memory latency per
 row -- on 200000×100 that is 0.05 s per epoch, more than the arithmetic.
-So an epoch is planned in two levels: X is cut into *blocks* of about 8 KiB
+So an epoch is planned in two levels: X is cut into *blocks* of about 16 KiB
 of consecutive rows, the blocks are visited in a random order, and the rows
 of each *window* of about 2 MiB of consecutive blocks are shuffled before
 they are cut into batches.  Each batch therefore holds rows from as many
@@ -34,16 +34,19 @@ the components' ``gradient`` and ``prox`` methods.
 
 from __future__ import annotations
 
+from functools import cache
+from itertools import repeat
+
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import eigvalsh, get_blas_funcs
+from scipy.linalg import get_blas_funcs
 from sklearn.utils.extmath import safe_sparse_dot
 
 from ..exceptions import DivergenceError
 
 __all__ = ["MiniBatchSGD", "epoch_windows"]
 
-BLOCK_BYTES = 8 * 1024
+BLOCK_BYTES = 16 * 1024
 WINDOW_BYTES = 2 * 1024 * 1024
 # Steps are capped at SAFE_FACTOR / L (stability needs < 2 / L).
 SAFE_FACTOR = 1.5
@@ -97,23 +100,52 @@ def epoch_windows(n_rows, batch_size, *, row_bytes, rng=None, rows=None):
         positions = positions[positions < n_rows]
     for start in range(0, n_rows, window):
         chunk = positions[start : start + window]
-        chunk = chunk[rng.permutation(len(chunk))]
+        if len(chunk) == window:
+            # Batch j takes the j-th row of each of batch_size equal slices of
+            # the window (so rows of batch_size different blocks): one
+            # transpose instead of a permutation, and X is still read in runs.
+            chunk = chunk.reshape(batch_size, -1).T.ravel()
+        else:
+            chunk = chunk[rng.permutation(len(chunk))]
         yield chunk if rows is None else rows[chunk]
 
 
-def _largest_curvature(Xb, v, fit_intercept, *, max_dense=2048, n_power=50):
+@cache
+def _gemv(dtype):
+    return get_blas_funcs("gemv", dtype=dtype)
+
+
+def _batches(a, size, *, transpose=False):
+    """Consecutive slices of ``size`` rows of ``a`` as views, the last shorter.
+
+    Full batches come from one reshaped view (iterating it is cheaper than
+    slicing in Python); ``transpose`` yields each (rows, features) batch
+    transposed, Fortran-contiguous, as BLAS wants it.
+    """
+    n_full = a.shape[0] // size
+    full = a[: n_full * size].reshape(n_full, size, *a.shape[1:])
+    if transpose:
+        full = full.transpose(0, 2, 1)
+    yield from full
+    if a.shape[0] > n_full * size:
+        tail = a[n_full * size :]
+        yield tail.T if transpose else tail
+
+
+def _largest_curvature(Xb, v, fit_intercept, *, max_dense=2048, n_power=30):
     """λmax of ``Σ v_i x̃_i x̃_iᵀ``, ``x̃ = [x, 1]`` with an intercept, else x.
 
-    A dense eigenvalue of the smaller Gram matrix when it has at most
-    ``max_dense`` rows; otherwise power iteration (which approaches λmax from
-    below; the safety factor covers the gap).
+    Power iteration, on the smaller Gram matrix when it has at most
+    ``max_dense`` rows, else on the implicit product.  It approaches λmax
+    from below; the safety factor of the step cap covers the gap.  (A dense
+    eigensolver costs milliseconds of thread start-up for a 100×100 matrix.)
     """
     m, d = Xb.shape
     root = np.sqrt(v).astype(np.float64)
     A = sp.diags(root) @ Xb if sp.issparse(Xb) else root[:, None] * Xb
     ones = root if fit_intercept else None
 
-    def gram_apply(z):  # (AᵀA) z on x̃'s coordinates
+    def gram_apply(z):  # (ÃᵀÃ) z, Ã = [A, root] with an intercept
         u = safe_sparse_dot(A, z[:d])
         if ones is not None:
             u = u + ones * z[d]
@@ -121,23 +153,24 @@ def _largest_curvature(Xb, v, fit_intercept, *, max_dense=2048, n_power=50):
         return np.append(out, ones @ u) if ones is not None else out
 
     n_cols = d + (ones is not None)
-    if min(m, n_cols) <= max_dense:
-        if m <= n_cols:
-            K = safe_sparse_dot(A, A.T, dense_output=True)
-            if ones is not None:
-                K = K + np.outer(ones, ones)
-        else:
-            K = np.empty((n_cols, n_cols))
-            K[:d, :d] = safe_sparse_dot(A.T, A, dense_output=True)
-            if ones is not None:
-                K[:d, d] = K[d, :d] = safe_sparse_dot(A.T, ones)
-                K[d, d] = ones @ ones
-        size = K.shape[0]
-        return float(eigvalsh(K, subset_by_index=[size - 1, size - 1])[0])
+    apply = gram_apply
+    if m <= min(n_cols, max_dense):  # ÃÃᵀ, m × m, has the same λmax
+        K = safe_sparse_dot(A, A.T, dense_output=True)
+        if ones is not None:
+            K = K + np.outer(ones, ones)
+        apply = K.__matmul__
+        n_cols = m
+    elif n_cols <= max_dense:
+        K = np.empty((n_cols, n_cols))
+        K[:d, :d] = safe_sparse_dot(A.T, A, dense_output=True)
+        if ones is not None:
+            K[:d, d] = K[d, :d] = safe_sparse_dot(A.T, ones)
+            K[d, d] = ones @ ones
+        apply = K.__matmul__
     z = np.random.default_rng(0).standard_normal(n_cols)
     value = 0.0
     for _ in range(n_power):
-        z = gram_apply(z)
+        z = apply(z)
         value = float(np.linalg.norm(z))
         if value == 0:
             return 0.0
@@ -295,7 +328,7 @@ class MiniBatchSGD:
 
     # -- the step-size cap ------------------------------------------------
 
-    def _safe_step(self, Xw, ww, n_probe=8):
+    def _safe_step(self, Xw, ww, n_probe=4):
         """``SAFE_FACTOR / L``, L the largest curvature seen on probe batches.
 
         For a loss with a smoothness bound ``s``, a mini-batch's loss has
@@ -355,34 +388,39 @@ class MiniBatchSGD:
         """The fast path: squared loss, dense X, one target, ridge or none."""
         B = self.batch_size
         n_rows = yw.shape[0]
-        gemv = get_blas_funcs("gemv", (Xw,))
+        gemv = _gemv(Xw.dtype)
         coef = np.ascontiguousarray(self.coef[:, 0])  # a view: coef is (d, 1)
-        b = float(self.intercept[0])
+        b = self.intercept.dtype.type(self.intercept[0])
         if self.penalty is None:
             scales = np.ones_like(etas)
         else:
             scales = np.broadcast_to(self.penalty.shrink(etas * self.alpha), etas.shape)
-        # The gradient step's gemv factor: -eta * c / |batch|, c the shrinkage.
-        steps = (-etas * scales / B).tolist()
-        if n_rows % B:
-            steps[-1] *= B / (n_rows % B)
-        scales = scales.tolist()
-        etas_list = etas.tolist()
+        sizes = np.full(len(etas), B, dtype=np.float64)
+        sizes[-1] = n_rows - B * (len(etas) - 1)
+        # The gradient gemv's factor -eta * c / |batch| (c: the ridge
+        # shrinkage) and the intercept's eta / |batch|.
+        steps = (-etas * scales / sizes).tolist()
+        intercept_steps = (etas / sizes).tolist() if self.fit_intercept else None
+        residual = np.negative(yw)  # becomes p - y, batch by batch
+        batches = zip(
+            _batches(Xw, B, transpose=True),
+            _batches(residual, B),
+            _batches(ww, B) if ww is not None else repeat(None, len(steps)),
+            steps,
+            scales.tolist(),
+            intercept_steps or repeat(0.0, len(steps)),
+            strict=True,
+        )
         average_from = self._averaging_from(len(steps), n_rows)
-        # R holds -y; the forward gemv turns each batch's slice into p - y.
-        residual = np.negative(yw)
-        fit_intercept = self.fit_intercept
-        for j, step in enumerate(steps):
-            start = j * B
-            Xb = Xw[start : start + B].T
-            r = residual[start : start + B]
-            if fit_intercept:
+        add = np.add.reduce
+        for j, (Xb, r, w, step, scale, intercept_step) in enumerate(batches):
+            if intercept_steps:
                 r += b
-            gemv(1.0, Xb, coef, beta=1.0, y=r, overwrite_y=1, trans=1)
-            g = r if ww is None else r * ww[start : start + B]
-            coef = gemv(step, Xb, g, beta=scales[j], y=coef, overwrite_y=1)
-            if fit_intercept:
-                b -= etas_list[j] * float(np.add.reduce(g)) / g.shape[0]
+            gemv(1.0, Xb, coef, 1.0, r, overwrite_y=1, trans=1)
+            g = r if w is None else r * w
+            coef = gemv(step, Xb, g, scale, coef, overwrite_y=1)
+            if intercept_steps:
+                b -= intercept_step * add(g)
             if j >= average_from:
                 self.coef_sum[:, 0] += coef
                 self.intercept_sum[0] += b

@@ -135,7 +135,7 @@ class SGDMiniBatchRegressor(LinearRegressorMixin, BaseEstimator):
 
     Notes
     -----
-    **Shuffling.** Rows are shuffled in two levels: blocks of about 8 KiB of
+    **Shuffling.** Rows are shuffled in two levels: blocks of about 16 KiB of
     consecutive rows in random order, then every row within windows of about
     2 MiB.  Each mini-batch mixes rows from as many places in X as it has
     rows, while X is read at memory speed: a fully random gather costs a
