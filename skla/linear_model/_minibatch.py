@@ -304,9 +304,9 @@ class MiniBatchSGD:
             If the loss or the coefficients become non-finite or explode.
         """
         n_rows = X.shape[0] if rows is None else len(rows)
-        row_bytes = max(1, X.shape[1] * X.dtype.itemsize)
-        if sp.issparse(X):
-            row_bytes = max(1, X.nnz * (X.dtype.itemsize + 4) // max(1, X.shape[0]))
+        # Sized for dense float64 rows whatever X's format and dtype, so that
+        # a random_state gives the same shuffles for all of them.
+        row_bytes = max(1, X.shape[1] * 8)
         total_loss = total_weight = 0.0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for window in epoch_windows(
