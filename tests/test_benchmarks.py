@@ -32,3 +32,33 @@ def test_table_reports_ratios_against_linear_regression(bench):
     rows = {"auto": {**row, "time": 0.5, "used": "gram"}, "LinearRegression": row}
     table = bench.format_table("case", 8 * 2**20, rows)
     assert "| PinvRegressor('auto') → gram | 0.500 | 4.00× |" in table
+
+
+BENCH_SGD = BENCH.with_name("bench_sgd.py")
+
+
+@pytest.fixture(scope="module")
+def bench_sgd():
+    spec = importlib.util.spec_from_file_location("bench_sgd", BENCH_SGD)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sgd_benchmark_methods_learn_the_fit(bench_sgd):
+    from sklearn.datasets import make_regression
+    from sklearn.linear_model import Ridge
+
+    X, y = make_regression(n_samples=4000, n_features=10, noise=5, random_state=0)
+    optimum = Ridge(alpha=bench_sgd.ALPHA * len(y)).fit(X, y).score(X, y)
+    methods = {**dict(bench_sgd.EPOCH_METHODS), **bench_sgd.ACCURACY_METHODS}
+    for name, entry in methods.items():
+        make = entry[0] if isinstance(entry, tuple) else entry
+        _, est = bench_sgd.timed_fit(make, X, y, 16)
+        assert est.score(X, y) >= 0.3, name  # 16 epochs: 64 updates at 1024
+    assert est.max_iter == 16
+    make = bench_sgd.ACCURACY_METHODS["SGDMiniBatchRegressor(batch_size=32)"]
+    epochs = bench_sgd.epochs_to_accuracy(make, X, y, optimum)
+    _, est = bench_sgd.timed_fit(make, X, y, epochs)
+    assert est.score(X, y) >= optimum - bench_sgd.TARGET
+    assert bench_sgd.peak_memory(bench_sgd.ours(32), X, y) > 0
