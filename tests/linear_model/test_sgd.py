@@ -177,6 +177,38 @@ def test_one_epoch_follows_the_update_rule(loss, weighted, penalty, prox):
     assert_allclose(reg.intercept_, intercept, rtol=1e-10)
 
 
+def iterates(X, y, *, batch_size, eta, alpha, epochs):
+    """Every (coef, intercept) of in-order constant-step ridge SGD."""
+    coef, intercept, out = np.zeros(X.shape[1]), 0.0, []
+    for _ in range(epochs):
+        for start in range(0, len(y), batch_size):
+            rows = slice(start, start + batch_size)
+            g = (X[rows] @ coef + intercept - y[rows]) / len(y[rows])
+            coef = (coef - eta * X[rows].T @ g) / (1 + eta * alpha)
+            intercept -= eta * g.sum()
+            out.append(np.append(coef, intercept))
+    return np.array(out)
+
+
+@pytest.mark.parametrize(
+    ("average", "epochs"), [(True, 1), (True, 5), (True, 9), (700, 5)]
+)
+def test_averages_are_means_of_the_right_iterates(average, epochs):
+    X, y = make_regression(n_samples=250, n_features=4, noise=1, random_state=2)
+    params = {"batch_size": 50, "learning_rate": "constant", "eta0": 0.02}
+    reg = SGDMiniBatchRegressor(
+        alpha=0.1, average=average, shuffle=False, max_iter=epochs, tol=None, **params
+    ).fit(X, y)
+    path = iterates(X, y, batch_size=50, eta=0.02, alpha=0.1, epochs=epochs)
+    if average is True:  # the epochs after the largest power of two <= epochs/2
+        start = 2 ** (epochs.bit_length() - 1) // 2 if epochs >= 2 else 0
+        expected = path[start * 5 :].mean(axis=0)
+    else:  # every update after which >= 700 samples have been seen
+        expected = path[(700 + 49) // 50 - 1 :].mean(axis=0)
+    assert_allclose(reg.coef_, expected[:-1], rtol=1e-10)
+    assert_allclose(reg.intercept_, expected[-1], rtol=1e-10)
+
+
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("average", [False, True, 700])
 def test_fast_path_equals_the_protocol_path(fit_intercept, average):
@@ -544,3 +576,13 @@ def test_custom_schedule_object_and_missing_method():
         SGDMiniBatchRegressor(learning_rate=object()).fit(X, y)
     with pytest.raises(InvalidParameterError, match="invscaling"):
         SGDMiniBatchRegressor(learning_rate="invscalling").fit(X, y)
+
+
+def test_parameters_are_sgdregressors_plus_batch_size():
+    from sklearn.linear_model import SGDRegressor
+
+    theirs = SGDRegressor().get_params()
+    ours = SGDMiniBatchRegressor().get_params()
+    assert set(ours) - set(theirs) == {"batch_size"}
+    assert set(theirs) <= set(ours)
+    assert {k: ours[k] for k in theirs} == theirs
