@@ -124,6 +124,9 @@ class SGDMiniBatchRegressor(LinearRegressorMixin, BaseEstimator):
         The best validation R² (None without ``early_stopping``).
     loss_, penalty_, learning_rate_ : object
         The resolved components (``penalty_`` is None without a penalty).
+    max_eta_ : float
+        The cap on the step size (see Notes); inf for losses without a
+        smoothness bound.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
 
@@ -144,6 +147,15 @@ class SGDMiniBatchRegressor(LinearRegressorMixin, BaseEstimator):
 
     **Sample weights** scale each sample's gradient, as in SGDRegressor:
     weight 2 acts like seeing a sample twice in expectation, not exactly.
+
+    **Step cap.** A step larger than ``2 / L``, L the curvature of a
+    mini-batch's loss, overshoots and, repeated, diverges -- scikit-learn's
+    SGDRegressor then returns coefficients of 1e10 on unscaled data.  So each
+    step is capped at ``max_eta_ = 1.5 / L``, with L measured on a few
+    batches of the first window (the loss's ``smoothness`` times the largest
+    eigenvalue of the batch's weighted ``[X_b, 1]ᵀ[X_b, 1] / |b|``).  On
+    standardised data the cap lies far above the default steps and changes
+    nothing.
 
     **Divergence.** If the loss becomes non-finite or grows 1e8-fold, fitting
     stops with :class:`~skla.exceptions.DivergenceError`, naming the step
@@ -494,6 +506,7 @@ default=None
         coef, intercept = best if best is not None else self._result(engine)
         self._sgd = engine
         self.t_ = engine.t
+        self.max_eta_ = float(engine.max_eta)
         coef = np.ascontiguousarray(coef.T, dtype=dtype)
         intercept = np.asarray(intercept, dtype=dtype)
         if y_ndim == 1:

@@ -489,6 +489,12 @@ def test_divergence_raises_a_clear_error():
     )
     with pytest.raises(DivergenceError, match=r"step size was 10.*StandardScaler"):
         reg.fit(X * 100, y)
+    # The same run with the (smooth) squared loss is capped and stays finite.
+    capped = fit_quietly(
+        SGDMiniBatchRegressor(learning_rate="constant", eta0=10.0), X * 100, y
+    )
+    assert capped.max_eta_ < 10.0
+    assert capped.score(X * 100, y) > 0.9
     assert not hasattr(reg, "coef_")
 
 
@@ -503,6 +509,8 @@ def test_step_cap_keeps_unscaled_data_finite():
         )
         assert np.all(np.abs(reg.coef_) < 10)
         assert abs(reg.intercept_) < 10
+        # λmax of [x, 1]ᵀ[x, 1] / |b| is about ‖(100, 100, 1)‖² = 20001.
+        assert reg.max_eta_ == pytest.approx(1.5 / 20001, rel=0.05)
 
 
 def test_optimal_schedule_needs_alpha():
