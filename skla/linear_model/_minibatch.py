@@ -16,12 +16,13 @@ SGDRegressor scales each sample's step).
 gathering rows one by one from a large X costs a main-memory latency per
 row -- on 200000×100 that is 0.05 s per epoch, more than the arithmetic.
 So an epoch is planned in two levels: X is cut into *blocks* of about 16 KiB
-of consecutive rows, the blocks are visited in a random order, and the rows
-of each *window* of about 2 MiB of consecutive blocks are shuffled before
-they are cut into batches.  Each batch therefore holds rows from as many
-places in X as it has rows, while X is read in runs of consecutive rows at
-memory speed.  A window is gathered into one reusable buffer: the extra
-memory is a few MiB whatever the size of X, and X is never copied.
+of consecutive rows, the blocks are visited in a random order, and each
+*window* of about 2 MiB of these blocks is cut into batches across the
+blocks: batch j takes the j-th row of each of ``batch_size`` equal slices of
+the window.  Each batch therefore holds rows from as many places in X as it
+has rows, while X is read in runs of consecutive rows at memory speed.  A
+window is gathered into one reusable buffer: the extra memory is a few MiB
+whatever the size of X, and X is never copied.
 
 **The fast path.** For the squared loss on dense X with one target and a
 penalty that is a pure scaling (ridge, or none) -- the common case -- an
@@ -193,8 +194,6 @@ class MiniBatchSGD:
         Penalty strength.
     fit_intercept : bool
     batch_size : int
-    t : int
-        Number of the next update (1 for a fresh start).
     average_start : int or None
         Average the iterates of every update after which at least this many
         samples have been seen in total; None never averages.
@@ -202,6 +201,16 @@ class MiniBatchSGD:
         Report the average over the tail of the run only (see
         :meth:`averaged`) instead of over every update since
         ``average_start``.
+
+    Attributes
+    ----------
+    t : int
+        Number of the next update (1 at the start), carried across epochs
+        and ``partial_fit`` calls.
+    n_seen : int
+        Samples seen so far.
+    max_eta : float or None
+        The step-size cap, measured on the first window.
     """
 
     def __init__(
@@ -416,6 +425,7 @@ class MiniBatchSGD:
         for j, (Xb, r, w, step, scale, intercept_step) in enumerate(batches):
             if intercept_steps:
                 r += b
+            # In place: ``residual`` keeps the pre-update residuals for the loss.
             gemv(1.0, Xb, coef, 1.0, r, overwrite_y=1, trans=1)
             g = r if w is None else r * w
             coef = gemv(step, Xb, g, scale, coef, overwrite_y=1)
@@ -488,5 +498,5 @@ class MiniBatchSGD:
             f"loss became {loss:.3g} (it started near {self._baseline:.3g}). The "
             f"learning rate is too large for these data (the last step size was "
             f"{eta:.3g}). Scale the features (e.g. with StandardScaler) or lower "
-            "eta0 (or use learning_rate='adaptive')."
+            "eta0."
         )

@@ -285,8 +285,8 @@ default=None
         rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
         engine = MiniBatchSGD(coef, intercept, **self._settings())
 
-        self.loss_curve_ = []
-        self.validation_scores_ = [] if self.early_stopping else None
+        # Attributes are set only once fitting succeeds (it may diverge).
+        loss_curve, validation_scores = [], []
         best_loss, best_score = np.inf, -np.inf
         best = None
         no_improvement = 0
@@ -295,10 +295,10 @@ default=None
                 X, Y, sample_weight, rng=rng if self.shuffle else None, rows=rows
             )
             objective = loss + self._penalty_value(engine.coef)
-            self.loss_curve_.append(objective)
+            loss_curve.append(objective)
             if self.early_stopping:
                 score = self._score(engine, *validation)
-                self.validation_scores_.append(score)
+                validation_scores.append(score)
                 improved = self.tol is None or score >= best_score + self.tol
                 if score > best_score:
                     best_score = score
@@ -329,11 +329,13 @@ default=None
                     stacklevel=2,
                 )
         self.n_iter_ = epoch + 1
+        self.loss_curve_ = loss_curve
         if self.early_stopping:
+            self.validation_scores_ = validation_scores
             self.best_validation_score_ = float(best_score)
             self.best_loss_ = None
         else:
-            self.best_validation_score_ = None
+            self.validation_scores_ = self.best_validation_score_ = None
             self.best_loss_ = float(best_loss)
         self._finish(engine, y_ndim, X.dtype, best)
         return self
@@ -365,9 +367,6 @@ default=None
         if first:
             coef, intercept = self._start(X, Y, None, None, warm=False)
             engine = MiniBatchSGD(coef, intercept, **self._settings())
-            self.n_iter_, self.loss_curve_ = 0, []
-            self.validation_scores_ = self.best_validation_score_ = None
-            self.best_loss_ = None
         else:
             engine = self._sgd
             if Y.shape[1] != engine.coef.shape[1]:
@@ -384,6 +383,10 @@ default=None
         rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
         loss = engine.epoch(X, Y, sample_weight, rng=rng if self.shuffle else None)
         objective = loss + self._penalty_value(engine.coef)
+        if first:
+            self.n_iter_, self.loss_curve_ = 0, []
+            self.validation_scores_ = self.best_validation_score_ = None
+            self.best_loss_ = None
         self.loss_curve_.append(objective)
         if self.best_loss_ is None or objective < self.best_loss_:
             self.best_loss_ = objective
