@@ -8,6 +8,8 @@ GDRegressor
     Full-batch (proximal, accelerated) gradient descent.
 SGDMiniBatchRegressor
     Stochastic gradient descent on mini-batches, with ``partial_fit``.
+TruncatedSVDCompressor
+    Rank-k approximation by truncated SVD (the seed's photo compression).
 
 Components are registered by kind; see :func:`names`, :func:`register` and
 :func:`resolve`.
@@ -22,6 +24,7 @@ from ._plugins import (
     resolve,
     unregister,
 )
+from .decomposition import TruncatedSVDCompressor
 from .linear_model import GDRegressor, PinvRegressor, SGDMiniBatchRegressor
 
 __version__ = "0.1.0"
@@ -30,6 +33,7 @@ __all__ = [
     "GDRegressor",
     "PinvRegressor",
     "SGDMiniBatchRegressor",
+    "TruncatedSVDCompressor",
     "__version__",
     "describe",
     "kinds",

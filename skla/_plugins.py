@@ -98,6 +98,13 @@ _KINDS = {
             description="learning-rate schedule",
             builtins_module="skla.components.schedules",
         ),
+        _Kind(
+            name="svd_solver",
+            group="skla.svd_solvers",
+            methods=("svd",),
+            description="truncated-SVD solver",
+            builtins_module="skla.components.svd",
+        ),
     )
 }
 

@@ -47,6 +47,8 @@ list of them, default=None
     >>> from skla.utils.discovery import all_estimators
     >>> [name for name, _ in all_estimators("regressor")]
     ['GDRegressor', 'PinvRegressor', 'SGDMiniBatchRegressor']
+    >>> [name for name, _ in all_estimators("transformer")]
+    ['TruncatedSVDCompressor']
     """
     import skla
 

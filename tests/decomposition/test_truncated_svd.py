@@ -1,0 +1,190 @@
+"""TruncatedSVDCompressor against numpy's full SVD, Eckart–Young and TruncatedSVD."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from PIL import Image
+from sklearn.datasets import load_sample_image
+from sklearn.decomposition import TruncatedSVD
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+import skla
+from skla import TruncatedSVDCompressor
+from skla.components import svd as svd_module
+
+ALGORITHMS = ["auto", "full", "randomized", "arpack", "propack"]
+
+
+@pytest.fixture(scope="module")
+def photo():
+    """The bundled photo in grayscale, 427×640 float32, and its exact spectrum."""
+    gray = Image.fromarray(load_sample_image("china.jpg")).convert("L")
+    X = np.asarray(gray, dtype=np.float32)
+    return X, np.linalg.svd(X.astype(np.float64), compute_uv=False)
+
+
+def decaying(m=120, n=80, seed=0, dtype=np.float64):
+    """A matrix with singular values 0.8**i (a gap between every pair)."""
+    rng = np.random.default_rng(seed)
+    U = np.linalg.qr(rng.standard_normal((m, n)))[0]
+    V = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    s = 10 * 0.8 ** np.arange(n)
+    return ((U * s) @ V.T).astype(dtype), s
+
+
+def optimal_error(s, k):
+    """Eckart–Young: the smallest relative error of a rank-k approximation."""
+    return np.sqrt(np.sum(s[k:] ** 2) / np.sum(s**2))
+
+
+@pytest.mark.parametrize("k", [1, 2, 4, 8, 16, 32, 64])
+def test_default_is_near_optimal_on_the_bundled_photo(photo, k):
+    X, s = photo
+    svd = TruncatedSVDCompressor(k, random_state=0).fit(X)
+    rebuilt = svd.inverse_transform(svd.transform(X)).astype(np.float64)
+    error = np.linalg.norm(X - rebuilt) / np.linalg.norm(X)
+    assert error <= 1.01 * optimal_error(s, k)
+    assert svd.reconstruction_error_ == pytest.approx(error, rel=1e-4)
+    assert_allclose(svd.singular_values_, s[:k], rtol=1e-3)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_every_algorithm_matches_lapack(algorithm):
+    X, s = decaying()
+    svd = TruncatedSVDCompressor(5, algorithm=algorithm, random_state=0).fit(X)
+    assert_allclose(svd.singular_values_, s[:5], rtol=1e-8)
+    # Same subspace and, after svd_flip, the same signs as TruncatedSVD.
+    ref = TruncatedSVD(5, algorithm="arpack", random_state=0).fit(X)
+    assert_allclose(svd.components_, ref.components_, atol=1e-7)
+    assert_allclose(svd.transform(X), ref.transform(X), atol=1e-6)
+    assert_allclose(svd.explained_variance_, ref.explained_variance_, rtol=1e-7)
+    assert_allclose(
+        svd.explained_variance_ratio_, ref.explained_variance_ratio_, rtol=1e-7
+    )
+
+
+def test_figures_of_merit():
+    X, s = decaying()
+    svd = TruncatedSVDCompressor(6, random_state=0).fit(X)
+    m, n = X.shape
+    assert svd.compression_ratio_ == pytest.approx(m * n / (6 * (m + n + 1)))
+    assert_allclose(svd.explained_energy_ratio_, s[:6] ** 2 / np.sum(s**2), rtol=1e-8)
+    assert np.all(np.diff(svd.explained_energy_ratio_) < 0)
+    assert svd.reconstruction_error_ == pytest.approx(optimal_error(s, 6), rel=1e-6)
+    assert svd.explained_energy_ratio_.sum() == pytest.approx(
+        1 - svd.reconstruction_error_**2
+    )
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_energy_fraction_picks_the_smallest_rank(algorithm):
+    X, s = decaying(200, 150)
+    energy = np.cumsum(s**2) / np.sum(s**2)
+    for fraction in [0.5, 0.9, 0.999]:
+        svd = TruncatedSVDCompressor(fraction, algorithm=algorithm, random_state=0)
+        svd.fit(X)
+        expected = int(np.searchsorted(energy, fraction) + 1)
+        assert svd.n_components_ == expected
+        assert svd.explained_energy_ratio_.sum() >= fraction
+        assert svd.components_.shape == (expected, 150)
+
+
+def test_energy_fraction_without_a_full_svd(photo, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a full SVD was computed")
+
+    monkeypatch.setattr(svd_module.FullSVD, "svd", refuse)
+    monkeypatch.setattr(svd_module.FullSVD, "svd_energy", refuse)
+    X, s = photo
+    svd = TruncatedSVDCompressor(0.95, random_state=0).fit(X)
+    energy = np.cumsum(s**2) / np.sum(s**2)
+    assert svd.n_components_ == np.searchsorted(energy, 0.95) + 1
+    assert 1 - svd.reconstruction_error_**2 >= 0.95
+
+
+@pytest.mark.parametrize("algorithm", ["auto", "randomized", "arpack", "full"])
+def test_sparse_equals_dense(algorithm):
+    rng = np.random.default_rng(0)
+    X = sp.random_array((300, 250), density=0.05, format="csr", rng=rng)
+    X = X + sp.diags_array(np.linspace(5, 1, 250), shape=(300, 250))
+    dense = TruncatedSVDCompressor(4, algorithm=algorithm, random_state=0)
+    sparse = TruncatedSVDCompressor(4, algorithm=algorithm, random_state=0)
+    Z_dense = dense.fit_transform(X.toarray())
+    for Xs in (X.tocsr(), X.tocsc()):
+        assert_allclose(sparse.fit_transform(Xs), Z_dense, rtol=1e-6, atol=1e-9)
+        assert_allclose(sparse.singular_values_, dense.singular_values_, rtol=1e-8)
+
+
+def test_float32_is_kept():
+    X, s = decaying(dtype=np.float32)
+    svd = TruncatedSVDCompressor(3, random_state=0)
+    Z = svd.fit_transform(X)
+    assert Z.dtype == svd.components_.dtype == svd.singular_values_.dtype
+    assert Z.dtype == np.float32
+    assert svd.transform(X).dtype == np.float32
+    assert svd.inverse_transform(Z).dtype == np.float32
+    assert_allclose(svd.singular_values_, s[:3], rtol=1e-5)
+
+
+def test_deterministic_and_input_untouched():
+    X, _ = decaying()
+    copy = X.copy()
+    a = TruncatedSVDCompressor(4, algorithm="randomized", random_state=3).fit(X)
+    b = TruncatedSVDCompressor(4, algorithm="randomized", random_state=3).fit(X)
+    assert_array_equal(a.components_, b.components_)
+    assert_array_equal(X, copy)
+
+
+def test_set_output_pandas():
+    pd = pytest.importorskip("pandas")
+    X, _ = decaying()
+    svd = TruncatedSVDCompressor(3).set_output(transform="pandas")
+    Z = svd.fit_transform(pd.DataFrame(X))
+    assert list(Z.columns) == [f"truncatedsvdcompressor{i}" for i in range(3)]
+
+
+def test_errors_name_the_parameter():
+    X, _ = decaying(20, 10)
+    with pytest.raises(ValueError, match=r"n_components=11.*n_features=10"):
+        TruncatedSVDCompressor(11).fit(X)
+    with pytest.raises(ValueError, match="algorithm='arpack'"):
+        TruncatedSVDCompressor(10, algorithm="arpack").fit(X)
+    svd = TruncatedSVDCompressor(3).fit(X)
+    with pytest.raises(ValueError, match="n_components_ = 3"):
+        svd.inverse_transform(np.ones((2, 4)))
+
+
+def test_custom_solver_by_object_and_by_name():
+    class NumpySVD:
+        def svd(self, X, n_components, *, random_state):
+            U, s, Vt = np.linalg.svd(X, full_matrices=False)
+            return U[:, :n_components], s[:n_components], Vt[:n_components]
+
+    X, s = decaying()
+    svd = TruncatedSVDCompressor(3, algorithm=NumpySVD()).fit(X)
+    assert_allclose(svd.singular_values_, s[:3])
+    # No svd_energy method: the estimator doubles k until the energy is there.
+    assert TruncatedSVDCompressor(0.9, algorithm=NumpySVD()).fit(X).n_components_ > 0
+    skla.register("svd_solver", "numpy", NumpySVD)
+    try:
+        fitted = TruncatedSVDCompressor(3, algorithm="numpy").fit(X)
+        assert_allclose(fitted.singular_values_, s[:3])
+    finally:
+        skla.unregister("svd_solver", "numpy")
+
+
+def test_grid_search_over_rank_and_algorithm():
+    X, _ = decaying(200, 60)
+    y = X[:, 0] + 0.1 * X[:, 1]
+    search = GridSearchCV(
+        make_pipeline(TruncatedSVDCompressor(random_state=0), Ridge(alpha=1e-6)),
+        {
+            "truncatedsvdcompressor__n_components": [2, 20],
+            "truncatedsvdcompressor__algorithm": ["auto", "arpack"],
+        },
+        cv=3,
+    ).fit(X, y)
+    assert search.best_params_["truncatedsvdcompressor__n_components"] == 20
