@@ -107,8 +107,9 @@ class TruncatedSVDCompressor(
     (0.0, 29.9)
     >>> svd.inverse_transform(svd.transform(X)).shape
     (300, 200)
-    >>> TruncatedSVDCompressor(n_components=0.9).fit(X).n_components_
-    3
+    >>> energy = TruncatedSVDCompressor(n_components=0.75).fit(X)
+    >>> energy.n_components_, round(float(energy.explained_energy_ratio_.sum()), 3)
+    (3, 0.822)
     """
 
     _parameter_constraints: ClassVar[dict] = {
