@@ -1,4 +1,4 @@
-"""The ``skla`` command line: ``python -m skla [demo]``.
+"""The ``skla`` command line: ``python -m skla [demo | compress ...]``.
 
 Errors are printed as one line on stderr with a non-zero exit status, never as
 a traceback.
@@ -11,6 +11,8 @@ import sys
 import time
 
 import numpy as np
+
+from . import _compress_cli
 
 __all__ = ["main"]
 
@@ -62,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         "numpy.linalg.lstsq (the default)",
     )
     demo.set_defaults(run=_demo)
+    _compress_cli.add_parser(commands)
     parser.set_defaults(run=_demo)
     return parser
 

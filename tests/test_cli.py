@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from skla import _cli
@@ -48,3 +49,59 @@ def test_unknown_command_exits_nonzero():
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "invalid choice" in done.stderr
+
+
+def test_compress_writes_the_sheet_images_and_factors(tmp_path, capsys):
+    assert _cli.main(["compress", "--ranks", "1", "8", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for name in ["china_ranks.png", "china_rank1.png", "china_rank8.png"]:
+        assert (tmp_path / name).is_file()
+    assert (tmp_path / "china_svd.npz").stat().st_size < 427 * 640 * 3
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] == ["8"]]
+    _, ratio, ours = rows[0][:3]
+    assert float(ratio) == pytest.approx(
+        427 * 640 * 3 / (3 * 8 * (427 + 640 + 1)), 1e-3
+    )
+    assert 15 < float(ours) < 30  # PSNR in dB
+    assert "JPEG wins at" in out
+
+
+def test_compress_a_file_by_rank_and_by_energy(tmp_path, capsys):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "small.png"
+    Image.fromarray(rng.integers(0, 255, (40, 50), dtype=np.uint8)).save(path)
+    assert _cli.main(["compress", str(path), "-k", "5", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "small_rank5.png").is_file()
+    assert (
+        _cli.main(["compress", str(path), "--energy", "0.9", "--out", str(tmp_path)])
+        == 0
+    )
+    assert "small:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["compress", "README.md"], "README.md: not an image file"),
+        (["compress", "--energy", "1.5"], "--energy must be a fraction"),
+        (["compress", "-k", "5000"], "rank 5000 exceeds min(height, width) = 427"),
+        (["compress", "nothing.png"], "nothing.png: no such file"),
+    ],
+)
+def test_compress_errors_are_one_line(args, message, tmp_path):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "skla", *args, "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1
+    assert message in errors[0]

@@ -16,7 +16,7 @@ def quick_start_commands():
 def test_quick_start_is_two_commands_install_then_test():
     first, second = quick_start_commands()
     assert "pip install ." in first
-    assert first.endswith("python -m skla")
+    assert first.endswith("python -m skla compress")
     assert '".[test]"' in second
     assert second.endswith("python -m pytest")
 
