@@ -32,6 +32,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from .decomposition import TruncatedSVDCompressor
+from .utils._blas import dot
 
 __all__ = [
     "CompressedImage",
@@ -227,7 +228,7 @@ class CompressedImage:
         for U, s, Vt in self.factors:
             k = _cut(len(s), rank)
             U32, Vt32 = U[:, :k].astype(np.float32), Vt[:k].astype(np.float32)
-            channels.append((U32 * s[:k].astype(np.float32)) @ Vt32)
+            channels.append(dot(U32 * s[:k].astype(np.float32), Vt32))
         pixels = np.stack(channels, axis=-1)
         return np.clip(np.rint(pixels), 0, self.peak).astype(dtype)
 

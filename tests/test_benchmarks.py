@@ -62,3 +62,35 @@ def test_sgd_benchmark_methods_learn_the_fit(bench_sgd):
     _, est = bench_sgd.timed_fit(make, X, y, epochs)
     assert est.score(X, y) >= optimum - bench_sgd.TARGET
     assert bench_sgd.peak_memory(bench_sgd.ours(32), X, y) > 0
+
+
+BENCH_SVD = BENCH.with_name("bench_svd.py")
+
+
+@pytest.fixture(scope="module")
+def bench_svd():
+    spec = importlib.util.spec_from_file_location("bench_svd", BENCH_SVD)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_svd_benchmark_methods_find_the_top_triplets(bench_svd):
+    rng = np.random.default_rng(0)
+    U = np.linalg.qr(rng.standard_normal((300, 200)))[0]
+    V = np.linalg.qr(rng.standard_normal((200, 200)))[0]
+    sigma = 100 * 0.9 ** np.arange(200)
+    A = ((U * sigma) @ V.T).astype(np.float32)
+    fro2 = float(np.sum(sigma**2))
+    optimum = np.sqrt(np.sum(sigma[8:] ** 2) / fro2)
+    for name, method in bench_svd.METHODS.items():
+        s, Vt = method(A, 8)
+        assert np.allclose(s, sigma[:8], rtol=1e-4), name
+        assert bench_svd.relative_error(A, Vt, fro2) <= 1.001 * optimum, name
+
+
+def test_svd_benchmark_sweep_writes_the_sheet(bench_svd, tmp_path):
+    image = bench_svd.photo((96, 128))
+    assert image.size == (128, 96)
+    assert bench_svd.sweep(image, tmp_path / "sheet.png") > 0
+    assert (tmp_path / "sheet.png").stat().st_size > 0

@@ -14,10 +14,10 @@ so the accuracy of an approximate solver is measured against that optimum.
 float32 (pixels are 8-bit: single precision loses nothing there and halves the
 work).
 
-The randomized solver is written here on scipy's BLAS and LAPACK alone rather
-than calling :func:`sklearn.utils.extmath.randomized_svd`, which mixes numpy's
-and scipy's OpenBLAS thread pools; on a 3024×4032 photo at rank 64 this one
-is about 2.8 times faster at a 10 times smaller error (``benchmarks/bench_svd.py``).
+The randomized solver is written here on scipy's BLAS and LAPACK alone (see
+:mod:`skla.utils._blas`) rather than calling
+:func:`sklearn.utils.extmath.randomized_svd`, which mixes numpy's and scipy's
+OpenBLAS thread pools (``benchmarks/bench_svd.py`` measures both).
 """
 
 from __future__ import annotations
@@ -27,12 +27,11 @@ from typing import NamedTuple, Protocol, runtime_checkable
 import numpy as np
 import scipy.linalg as sl
 import scipy.sparse as sp
-from scipy.linalg import get_blas_funcs
 from scipy.sparse.linalg import svds
 from sklearn.utils import check_random_state
-from sklearn.utils.extmath import safe_sparse_dot
 
 from .._plugins import register
+from ..utils._blas import dot, sum_of_squares
 from ._base import Component
 
 __all__ = [
@@ -76,7 +75,7 @@ class SVDSolver(Protocol):
 
 
 def squared_norm(X):
-    """``‖X‖_F²`` in float64, one pass, for dense or sparse X.
+    """``‖X‖_F²`` in float64, one pass, for dense or sparse X (no BLAS).
 
     Examples
     --------
@@ -84,8 +83,7 @@ def squared_norm(X):
     >>> squared_norm(np.array([[3.0, 4.0]], dtype=np.float32))
     25.0
     """
-    data = X.data if sp.issparse(X) else np.ravel(X)
-    return float(np.dot(data, data.astype(np.float64, copy=False)))
+    return sum_of_squares(X)
 
 
 def _rank_for(s, target):
@@ -124,32 +122,24 @@ class FullSVD(Component):
         return SVDResult(U[:, :k], s[:k], Vt[:k])
 
 
-def _dot(a, b, *, trans_a=False, trans_b=False):
-    """``op(a) @ op(b)``: scipy's gemm for dense arrays, sparse products otherwise.
-
-    Dense products go through scipy's BLAS, the library of the QR and SVD
-    calls around them (alternating numpy's and scipy's OpenBLAS thread pools
-    is slow); a C-ordered operand is passed as its Fortran-ordered transpose,
-    so nothing is copied.
-    """
-    if sp.issparse(a) or sp.issparse(b):
-        return safe_sparse_dot(a.T if trans_a else a, b.T if trans_b else b)
-    gemm = get_blas_funcs("gemm", (a, b))
-    if not a.flags.f_contiguous:
-        a, trans_a = np.ascontiguousarray(a).T, not trans_a
-    if not b.flags.f_contiguous:
-        b, trans_b = np.ascontiguousarray(b).T, not trans_b
-    return gemm(1.0, a, b, trans_a=trans_a, trans_b=trans_b)
-
-
 def _orthonormal(Y):
     return sl.qr(Y, mode="economic", overwrite_a=True, check_finite=False)[0]
+
+
+def _well_conditioned(Y):
+    """A basis of span(Y) with unit-lower-triangular rows: LU's ``P L``.
+
+    Between power iterations the basis only has to stay well conditioned;
+    LU does that in a fifth of the time of a QR with its explicit Q (as in
+    scikit-learn's randomized range finder).
+    """
+    return sl.lu(Y, permute_l=True, overwrite_a=True, check_finite=False)[0]
 
 
 def _project_out(Y, Q):
     """``Y - Q Qᵀ Y``, twice (classical Gram–Schmidt needs the second pass)."""
     for _ in range(2):
-        Y = Y - _dot(Q, _dot(Q, Y, trans_a=True))
+        Y = Y - dot(Q, dot(Q, Y, trans_a=True))
     return Y
 
 
@@ -158,8 +148,8 @@ class RandomizedSVD(Component):
     """Halko–Martinsson–Tropp randomized SVD with power iterations.
 
     Finds an orthonormal basis Q of ``l = k + n_oversamples`` columns for the
-    range of ``(X Xᵀ)^q X Ω`` (Ω Gaussian; each half-step re-orthonormalised
-    by QR), then takes the exact SVD of the small ``Qᵀ X``.  Its error
+    range of ``(X Xᵀ)^q X Ω`` (Ω Gaussian; each half-step renormalised by LU,
+    the last by QR), then takes the exact SVD of the small ``Qᵀ X``.  Its error
     decays like :math:`(\\sigma_{l+1}/\\sigma_k)^{2q+1}` relative to the
     optimum.
 
@@ -198,13 +188,13 @@ class RandomizedSVD(Component):
         """An orthonormal basis for ``width`` more directions of X's range."""
         dtype = X.dtype
         omega = rng.standard_normal((width, X.shape[1])).astype(dtype, copy=False).T
-        Y = _dot(X, omega)
+        Y = dot(X, omega)
         for _ in range(n_iter):
             if Q is not None:
                 Y = _project_out(Y, Q)
-            Y = _orthonormal(Y)
-            Z = _orthonormal(np.asarray(_dot(X, Y, trans_a=True)))
-            Y = _dot(X, Z)
+            Y = _well_conditioned(Y)
+            Z = _well_conditioned(np.asarray(dot(X, Y, trans_a=True)))
+            Y = dot(X, Z)
         if Q is not None:
             Y = _project_out(Y, Q)
         return _orthonormal(np.asarray(Y, dtype=dtype))
@@ -213,9 +203,9 @@ class RandomizedSVD(Component):
     def _small_svd(X, Q, B=None):
         """The SVD of ``Q Qᵀ X`` from that of the small ``B = Qᵀ X`` (l × n)."""
         if B is None:
-            B = np.asarray(_dot(Q, X, trans_a=True))
+            B = np.asarray(dot(Q, X, trans_a=True))
         Ub, s, Vt = sl.svd(B, full_matrices=False, check_finite=False)
-        return SVDResult(_dot(Q, Ub), s, Vt)
+        return SVDResult(dot(Q, Ub), s, Vt)
 
     def svd(self, X, n_components, *, random_state=None):
         rng = np.random.default_rng(check_random_state(random_state).randint(2**31))
@@ -244,7 +234,7 @@ class RandomizedSVD(Component):
             n_iter = self._power_iterations(X, Q.shape[1] + width)
             new = self._range(X, width, n_iter, rng, Q if Q.size else None)
             Q = np.asfortranarray(np.hstack([Q, new]))
-            B = np.vstack([B, np.asarray(_dot(new, X, trans_a=True))])
+            B = np.vstack([B, np.asarray(dot(new, X, trans_a=True))])
             U, s, Vt = self._small_svd(X, Q, B)
             k = _rank_for(s, target)
             enough = float(s @ s) >= target

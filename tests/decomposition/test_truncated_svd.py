@@ -18,10 +18,10 @@ from skla.components import svd as svd_module
 ALGORITHMS = ["auto", "full", "randomized", "arpack", "propack"]
 
 
-@pytest.fixture(scope="module")
-def photo():
-    """The bundled photo in grayscale, 427×640 float32, and its exact spectrum."""
-    gray = Image.fromarray(load_sample_image("china.jpg")).convert("L")
+@pytest.fixture(scope="module", params=["china.jpg", "flower.jpg"])
+def photo(request):
+    """A bundled photo in grayscale, 427×640 float32, and its exact spectrum."""
+    gray = Image.fromarray(load_sample_image(request.param)).convert("L")
     X = np.asarray(gray, dtype=np.float32)
     return X, np.linalg.svd(X.astype(np.float64), compute_uv=False)
 
