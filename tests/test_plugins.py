@@ -215,9 +215,9 @@ def test_a_loss_registered_through_an_entry_point_reaches_gd(tmp_path, monkeypat
                 return -sample_weight[:, None] * (y - y_pred)
         """,
     )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    spec = _plugins._kind("loss")
+    spec = _plugins._kind("loss")  # built-ins loaded before the plugin exists
     saved = dict(spec.factories)
+    monkeypatch.syspath_prepend(str(tmp_path))
     try:
         skla.reload_entry_points("loss")
         assert "half_squares" in skla.names("loss")
@@ -228,3 +228,49 @@ def test_a_loss_registered_through_an_entry_point_reaches_gd(tmp_path, monkeypat
     finally:
         spec.factories.clear()
         spec.factories.update(saved)
+
+
+def test_schedule_and_svd_solver_entry_points_reach_their_estimators(
+    tmp_path, monkeypatch
+):
+    _write_distribution(
+        tmp_path,
+        "skla_more_plugins",
+        """\
+        [skla.schedules]
+        halving = skla_more_plugins:Halving
+
+        [skla.svd_solvers]
+        numpy = skla_more_plugins:NumpySVD
+        """,
+        """\
+        import numpy as np
+
+        class Halving:
+            def __init__(self, eta0=0.01):
+                self.eta0 = eta0
+
+            def rates(self, t, n_steps):
+                return self.eta0 * 0.5 ** (np.arange(t, t + n_steps) // 1000)
+
+        class NumpySVD:
+            def svd(self, X, n_components, *, random_state):
+                U, s, Vt = np.linalg.svd(X, full_matrices=False)
+                return U[:, :n_components], s[:n_components], Vt[:n_components]
+        """,
+    )
+    skla.names("schedule"), skla.names("svd_solver")  # load the built-ins first
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        skla.reload_entry_points("schedule")
+        skla.reload_entry_points("svd_solver")
+        X, y = data()
+        sgd = skla.SGDMiniBatchRegressor(learning_rate="halving", eta0=0.05)
+        assert type(sgd.fit(X, y).learning_rate_).__name__ == "Halving"
+        assert sgd.learning_rate_.eta0 == 0.05  # eta0 reached the factory
+        svd = skla.TruncatedSVDCompressor(2, algorithm="numpy").fit(X)
+        assert_allclose(svd.singular_values_, np.linalg.svd(X, compute_uv=False)[:2])
+    finally:
+        for kind, name in [("schedule", "halving"), ("svd_solver", "numpy")]:
+            if name in skla.names(kind):
+                skla.unregister(kind, name)
