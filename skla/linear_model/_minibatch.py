@@ -211,6 +211,8 @@ class MiniBatchSGD:
         Samples seen so far.
     max_eta : float or None
         The step-size cap, measured on the first window.
+    rng : numpy.random.Generator or None
+        The shuffling stream, kept across ``partial_fit`` calls.
     """
 
     def __init__(
@@ -247,6 +249,7 @@ class MiniBatchSGD:
         self.n_averaged = 0
         self._marks = {0: (self.coef_sum.copy(), self.intercept_sum.copy(), 0)}
         self.max_eta = None
+        self.rng = None
         self._buffer = None
         self._baseline = None
 

@@ -128,7 +128,7 @@ class SGDMiniBatchRegressor(LinearRegressorMixin, BaseEstimator):
         The cap on the step size (see Notes); inf for losses without a
         smoothness bound.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
     See Also
     --------
@@ -284,6 +284,7 @@ default=None
             rows, validation = self._split(X, Y, sample_weight, random_state)
         rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
         engine = MiniBatchSGD(coef, intercept, **self._settings())
+        engine.rng = rng  # partial_fit after fit continues the same stream
 
         # Attributes are set only once fitting succeeds (it may diverge).
         loss_curve, validation_scores = [], []
@@ -379,9 +380,14 @@ default=None
             if sample_weight is not None:
                 sample_weight = sample_weight.astype(engine.coef.dtype, copy=False)
             engine.configure(**self._settings())
-        random_state = check_random_state(self.random_state)
-        rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-        loss = engine.epoch(X, Y, sample_weight, rng=rng if self.shuffle else None)
+        if engine.rng is None:
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            engine.rng = np.random.default_rng(seed)
+        # One generator across calls: each pass gets new shuffles (the same
+        # shuffle every call would make SGD cycle), reproducibly.
+        loss = engine.epoch(
+            X, Y, sample_weight, rng=engine.rng if self.shuffle else None
+        )
         objective = loss + self._penalty_value(engine.coef)
         if first:
             self.n_iter_, self.loss_curve_ = 0, []

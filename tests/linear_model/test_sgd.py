@@ -594,3 +594,17 @@ def test_parameters_are_sgdregressors_plus_batch_size():
     assert set(ours) - set(theirs) == {"batch_size"}
     assert set(theirs) <= set(ours)
     assert {k: ours[k] for k in theirs} == theirs
+
+
+def test_partial_fit_continues_the_shuffling_stream():
+    # fit for 2 epochs == fit for 1 epoch, then one partial_fit: the schedule,
+    # the step cap and the random stream all carry on (a fresh shuffle stream
+    # per call would repeat the same batches every pass and make SGD cycle).
+    X, y = make_regression(n_samples=700, n_features=4, noise=1, random_state=0)
+    params = {"batch_size": 16, "tol": None, "random_state": 5}
+    two = SGDMiniBatchRegressor(max_iter=2, **params).fit(X, y)
+    one = SGDMiniBatchRegressor(max_iter=1, **params).fit(X, y).partial_fit(X, y)
+    assert_allclose(one.coef_, two.coef_, rtol=1e-12)
+    assert one.t_ == two.t_
+    again = SGDMiniBatchRegressor(max_iter=1, **params).fit(X, y).partial_fit(X, y)
+    assert_array_equal(again.coef_, one.coef_)
