@@ -26,6 +26,14 @@ def test_ci_runs_the_readme_test_command():
     assert quick_start_commands()[1] in ci
 
 
+def test_ci_builds_the_docs_as_the_readme_says():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Documentation", 1)[1]
+    command = re.search(r"```sh\n(.*?)```", section, re.S).group(1).strip()
+    assert "sphinx -W" in command
+    assert command in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
 def test_readme_python_examples_run():
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", readme, re.S)

@@ -66,19 +66,19 @@ class TruncatedSVDCompressor(
 
     Attributes
     ----------
-    components_ : ndarray of shape (n_components_, n_features)
+    components_ : ndarray of shape (`n_components_`, n_features)
         The right singular vectors :math:`V_k^\top`, signs fixed by
         :func:`~sklearn.utils.extmath.svd_flip`.
-    singular_values_ : ndarray of shape (n_components_,)
+    singular_values_ : ndarray of shape (`n_components_`,)
         :math:`\sigma_1 \ge \dots \ge \sigma_k`.
     n_components_ : int
         The rank k (chosen, when ``n_components`` is a fraction).
-    explained_variance_ : ndarray of shape (n_components_,)
+    explained_variance_ : ndarray of shape (`n_components_`,)
         Variance of each column of ``transform(X)``, as in TruncatedSVD.
-    explained_variance_ratio_ : ndarray of shape (n_components_,)
+    explained_variance_ratio_ : ndarray of shape (`n_components_`,)
         That variance over the total variance of X, as in TruncatedSVD (not
         monotone: X is not centred).
-    explained_energy_ratio_ : ndarray of shape (n_components_,)
+    explained_energy_ratio_ : ndarray of shape (`n_components_`,)
         :math:`\sigma_i^2 / \|X\|_F^2`: decreasing, and summing to the share
         of X that the approximation keeps.
     reconstruction_error_ : float
@@ -88,7 +88,7 @@ class TruncatedSVDCompressor(
     algorithm_ : object
         The resolved SVD solver.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
     See Also
     --------
@@ -172,7 +172,7 @@ class TruncatedSVDCompressor(
 
         Returns
         -------
-        Z : ndarray of shape (n_samples, n_components_)
+        Z : ndarray of shape (n_samples, `n_components_`)
             The coordinates of X in the basis of the right singular vectors.
         """
         X = validate_data(
@@ -254,7 +254,7 @@ class TruncatedSVDCompressor(
 
         Returns
         -------
-        Z : ndarray of shape (n_samples, n_components_)
+        Z : ndarray of shape (n_samples, `n_components_`)
             Coordinates, in the dtype of ``components_``.
         """
         check_is_fitted(self)
@@ -273,7 +273,7 @@ class TruncatedSVDCompressor(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components_)
+        X : array-like of shape (n_samples, `n_components_`)
             Coordinates, e.g. from :meth:`transform`.
 
         Returns

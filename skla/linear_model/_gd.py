@@ -104,7 +104,7 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
     step_size_ : float
         The last step size used.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
     See Also
     --------
