@@ -263,6 +263,14 @@ def unregister(kind: str, name: str) -> None:
     ------
     KeyError
         If nothing is registered under that name.
+
+    Examples
+    --------
+    >>> from skla import names, register, unregister
+    >>> _ = register("schedule", "fixed", lambda: None)
+    >>> unregister("schedule", "fixed")
+    >>> "fixed" in names("schedule")
+    False
     """
     spec = _kind(kind)
     if name not in spec.factories:
@@ -300,6 +308,13 @@ def reload_entry_points(kind: str | None = None) -> None:
     ----------
     kind : str, default=None
         The kind to rescan; all kinds if None.
+
+    Examples
+    --------
+    >>> from skla import names, reload_entry_points
+    >>> reload_entry_points("loss")  # after ``pip install`` of a plugin package
+    >>> "squared_error" in names("loss")
+    True
     """
     for spec in [_kind(kind)] if kind else [_kind(k) for k in _KINDS]:
         _load_entry_points(spec)

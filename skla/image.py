@@ -61,7 +61,16 @@ _MODES = {
 
 
 class ImageError(ValueError):
-    """A file that cannot be read as an image (missing, not an image, damaged)."""
+    """A file that cannot be read as an image (missing, not an image, damaged).
+
+    Examples
+    --------
+    >>> try:
+    ...     load_image("no-such-photo.jpg")
+    ... except ImageError as error:
+    ...     print(error)
+    no-such-photo.jpg: no such file
+    """
 
 
 def load_image(path) -> Image.Image:
@@ -83,6 +92,17 @@ def load_image(path) -> Image.Image:
         If the file is missing, is not an image, or is truncated or damaged.
         Pillow's ``DecompressionBombError`` (an image too large to be safe)
         passes through unchanged.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from PIL import Image
+    >>> path = Path(tempfile.mkdtemp()) / "grey.png"
+    >>> Image.new("L", (4, 3), 128).save(path)
+    >>> image = load_image(path)
+    >>> image.mode, image.size
+    ('L', (4, 3))
     """
     path = Path(path)
     if not path.is_file():
@@ -178,6 +198,17 @@ class CompressedImage:
         The Pillow mode to rebuild in ("L", "LA", "RGB", "RGBA", "I;16").
     peak : float
         The largest valid pixel value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> pixels = rng.integers(0, 256, (30, 40, 3)).astype(np.uint8)
+    >>> compressed = compress(pixels, 5)
+    >>> compressed.ranks, compressed.shape, compressed.stored_numbers()
+    ([5, 5, 5], (30, 40), 1065)
+    >>> compressed.rebuild().shape, compressed.rebuild(2).dtype
+    ((30, 40, 3), dtype('uint8'))
     """
 
     factors: list
@@ -350,6 +381,15 @@ def jpeg_at_size(image: Image.Image, n_bytes: int):
         Its size in bytes (that of quality 1 if nothing fits).
     rebuilt : ndarray or None
         The decoded JPEG's pixels (height, width, channels).
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> from sklearn.datasets import load_sample_image
+    >>> photo = Image.fromarray(load_sample_image("china.jpg"))
+    >>> quality, size, pixels = jpeg_at_size(photo, 20_000)
+    >>> size <= 20_000, pixels.shape
+    (True, (427, 640, 3))
     """
     if image.mode not in ("L", "RGB"):
         image = image.convert("RGB")
@@ -392,6 +432,14 @@ def contact_sheet(images, labels, *, width=320, columns=4) -> Image.Image:
     -------
     sheet : PIL.Image.Image
         An RGB image.
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> panels = [Image.new("L", (40, 30), shade) for shade in (0, 128, 255)]
+    >>> sheet = contact_sheet(panels, ["black", "grey", "white"], width=80, columns=3)
+    >>> sheet.size[0], sheet.mode
+    (240, 'RGB')
     """
     w, h = images[0].size
     height = max(1, round(width * h / w))

@@ -23,3 +23,37 @@ def test_every_kind_is_in_the_extending_page():
     for kind in skla.kinds():
         assert f"``{kind}``" in text
         assert skla.describe(kind)["group"] in text
+
+
+def _api_names():
+    import re
+
+    return re.findall(r"^   ([\w.]+)$", (DOCS / "api.rst").read_text(), re.M)
+
+
+def test_every_documented_name_exists_and_has_examples():
+    import importlib
+    import inspect
+
+    names = _api_names()
+    assert "SGDMiniBatchRegressor" in names
+    missing = []
+    for name in names:
+        obj = skla
+        for part in name.split("."):
+            if hasattr(obj, part):
+                obj = getattr(obj, part)
+            else:
+                obj = importlib.import_module(f"{obj.__name__}.{part}")
+        if "Examples\n--------" not in (inspect.getdoc(obj) or ""):
+            missing.append(name)
+    assert missing == []
+
+
+def test_every_public_estimator_and_registry_function_is_documented():
+    from skla.utils.discovery import all_estimators
+
+    names = set(_api_names())
+    public = {name for name, _ in all_estimators()}
+    public |= set(skla.__all__) - {"__version__"}
+    assert public <= names

@@ -49,6 +49,17 @@ class Loss(Protocol):
       of the weighted data to get a safe step.
     - ``quadratic``: True if ``ℓ = ½ (y - p)²``, which lets a solver work on
       the Gram matrix instead of X.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class AbsoluteError:
+    ...     def value(self, y, y_pred, sample_weight):
+    ...         return float(sample_weight @ np.abs(y - y_pred).sum(axis=1))
+    ...     def gradient(self, y, y_pred, sample_weight):
+    ...         return -sample_weight[:, None] * np.sign(y - y_pred)
+    >>> isinstance(AbsoluteError(), Loss), isinstance(SquaredError(), Loss)
+    (True, True)
     """
 
     def value(self, y, y_pred, sample_weight) -> float:

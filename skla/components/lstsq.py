@@ -90,6 +90,13 @@ class LstsqResult(NamedTuple):
         Singular values of A in decreasing order (None if not computed).
     solver : str
         The method that produced the solution, e.g. ``"gram"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> result = LstsqResult(np.zeros((2, 1)), 2, np.array([3.0, 1.0]), "mine")
+    >>> result.rank, result.solver
+    (2, 'mine')
     """
 
     coef: np.ndarray
@@ -107,6 +114,21 @@ class LstsqSolver(Protocol):
     parameter ``alpha >= 0`` and the relative cut-off ``rtol`` for small
     singular values, and returns an :class:`LstsqResult` with the
     minimum-norm solution.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skla import PinvRegressor
+    >>> class NumpySolver:
+    ...     def solve(self, problem, *, alpha, rtol):
+    ...         coef, _, rank, s = np.linalg.lstsq(problem.dense(), problem.rhs(),
+    ...                                            rcond=rtol)
+    ...         return LstsqResult(coef, int(rank), s, "numpy")
+    >>> isinstance(NumpySolver(), LstsqSolver)
+    True
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> PinvRegressor(solver=NumpySolver()).fit(X, [1.0, 2.0, 3.0]).coef_
+    array([1., 2.])
     """
 
     def solve(self, problem: LstsqProblem, *, alpha: float, rtol: float) -> LstsqResult:

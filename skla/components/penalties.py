@@ -39,6 +39,17 @@ class Penalty(Protocol):
       for every ``coef``, for penalties whose proximal step is a pure scaling
       (ridge).  ``step`` may be an array of steps; the result has its shape.
       Mini-batch SGD then fuses the proximal step into its BLAS update.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class NonNegative:  # the indicator of coef >= 0: its prox projects
+    ...     def value(self, coef):
+    ...         return 0.0 if np.all(coef >= 0) else np.inf
+    ...     def prox(self, coef, step):
+    ...         return np.maximum(coef, 0.0)
+    >>> isinstance(NonNegative(), Penalty), isinstance(L1(), Penalty)
+    (True, True)
     """
 
     def value(self, coef) -> float:

@@ -37,6 +37,16 @@ class Schedule(Protocol):
     - ``plateau() -> bool``: called when the stopping rule fires (the loss
       stopped improving for ``n_iter_no_change`` epochs); return True to keep
       training, e.g. after lowering the rate.  Without it, training stops.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Cosine:
+    ...     def rates(self, t, n_steps):
+    ...         steps = np.arange(t, t + n_steps)
+    ...         return 0.05 * (1 + np.cos(np.pi * np.minimum(steps, 1000) / 1000)) / 2
+    >>> isinstance(Cosine(), Schedule), Cosine().rates(1000, 1)
+    (True, array([0.]))
     """
 
     def rates(self, t: int, n_steps: int) -> np.ndarray:

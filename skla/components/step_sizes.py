@@ -27,7 +27,17 @@ __all__ = ["Armijo", "AutoStep", "ConstantStep", "StepSize"]
 
 @runtime_checkable
 class StepSize(Protocol):
-    """The protocol of a step-size rule (see the module docstring)."""
+    """The protocol of a step-size rule (see the module docstring).
+
+    Examples
+    --------
+    >>> class Half:
+    ...     backtrack = True
+    ...     def initial(self, lipschitz, eta0):
+    ...         return 0.5 / lipschitz if lipschitz else eta0
+    >>> isinstance(Half(), StepSize), Half().initial(4.0, eta0=0.01)
+    (True, 0.125)
+    """
 
     def initial(self, lipschitz: float | None, eta0: float) -> float:
         """The first step size."""

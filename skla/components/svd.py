@@ -47,7 +47,15 @@ __all__ = [
 
 
 class SVDResult(NamedTuple):
-    """Top singular triplets, largest first: ``X ≈ U @ diag(s) @ Vt``."""
+    """Top singular triplets, largest first: ``X ≈ U @ diag(s) @ Vt``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> U, s, Vt = FullSVD().svd(np.diag([1.0, 3.0]), 1)
+    >>> s, U.shape, Vt.shape
+    (array([3.]), (2, 1), (1, 2))
+    """
 
     U: np.ndarray
     s: np.ndarray
@@ -68,6 +76,19 @@ class SVDSolver(Protocol):
       squared singular values sum to at least ``fraction`` of
       ``‖X‖_F²``.  Without it the estimator doubles ``n_components`` until
       the fraction is reached.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class NumpySVD:
+    ...     def svd(self, X, n_components, *, random_state):
+    ...         U, s, Vt = np.linalg.svd(X, full_matrices=False)
+    ...         k = n_components
+    ...         return SVDResult(U[:, :k], s[:k], Vt[:k])
+    >>> isinstance(NumpySVD(), SVDSolver)
+    True
+    >>> NumpySVD().svd(np.diag([1.0, 3.0]), 1, random_state=None).s
+    array([3.])
     """
 
     def svd(self, X, n_components, *, random_state) -> SVDResult:
