@@ -29,7 +29,7 @@ exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
 
 templates_path = ["_templates"]
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {"members": True}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
