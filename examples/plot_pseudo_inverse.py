@@ -6,6 +6,7 @@ The seed's examples, done by :class:`skla.PinvRegressor`: a square linear system
 then tall, wide and rank-deficient regressions, each checked against numpy.
 """
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from skla import PinvRegressor
@@ -16,6 +17,18 @@ A = np.array([[2.0, 3.0], [1.0, 1.0]])
 b = np.array([8.0, 3.0])
 system = PinvRegressor(fit_intercept=False).fit(A, b)
 print("x, y =", system.coef_)
+
+# The two equations are two lines; the solution is where they cross.
+grid = np.linspace(-1, 3, 50)
+fig, ax = plt.subplots(figsize=(4.5, 3.5))
+ax.plot(grid, (8 - 2 * grid) / 3, label="2x + 3y = 8")
+ax.plot(grid, 3 - grid, label="x + y = 3")
+ax.plot(*system.coef_, "ko")
+ax.annotate("(1, 2) = X⁺b", system.coef_, xytext=(10, 10), textcoords="offset points")
+ax.set_xlabel("x")
+ax.set_ylabel("y")
+ax.legend()
+fig.tight_layout()
 
 # %%
 # Tall X (more equations than unknowns): the least-squares fit.

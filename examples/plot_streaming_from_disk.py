@@ -16,6 +16,7 @@ import tempfile
 import tracemalloc
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from skla import PinvRegressor, SGDMiniBatchRegressor
@@ -65,6 +66,14 @@ tracemalloc.stop()
 print(
     f"peak memory while training: {peak_mib:.1f} MiB (the file is {size_mib:.1f} MiB)"
 )
+
+# %%
+# The loss of each chunk as it was trained on: 10 chunks per pass, 3 passes.
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.semilogy(np.arange(1, len(model.loss_curve_) + 1), model.loss_curve_, "o-")
+ax.set_xlabel("partial_fit call (chunk)")
+ax.set_ylabel("mean loss on the chunk")
+fig.tight_layout()
 
 # %%
 # The exact least-squares answer on the whole data, for reference.
