@@ -11,12 +11,17 @@ from skla.datasets import make_spectral_regression
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_pinv.py"
 
 
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_pinv", BENCH)
+def _load(path):
+    """Import a benchmark script as a module (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return _load(BENCH)
 
 
 def test_every_benchmarked_method_fits_the_same_coefficients(bench):
@@ -39,10 +44,7 @@ BENCH_SGD = BENCH.with_name("bench_sgd.py")
 
 @pytest.fixture(scope="module")
 def bench_sgd():
-    spec = importlib.util.spec_from_file_location("bench_sgd", BENCH_SGD)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _load(BENCH_SGD)
 
 
 def test_sgd_benchmark_methods_learn_the_fit(bench_sgd):
@@ -69,10 +71,7 @@ BENCH_SVD = BENCH.with_name("bench_svd.py")
 
 @pytest.fixture(scope="module")
 def bench_svd():
-    spec = importlib.util.spec_from_file_location("bench_svd", BENCH_SVD)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _load(BENCH_SVD)
 
 
 def test_svd_benchmark_methods_find_the_top_triplets(bench_svd):
