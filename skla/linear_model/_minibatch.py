@@ -253,6 +253,10 @@ class MiniBatchSGD:
         self._buffer = None
         self._baseline = None
 
+    def release_buffers(self):
+        """Drop the window buffer (it is re-made by the next epoch)."""
+        self._buffer = None
+
     def configure(self, **settings):
         """Set the components and settings (``partial_fit`` re-reads them)."""
         for name, value in settings.items():

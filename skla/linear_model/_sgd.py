@@ -513,6 +513,7 @@ default=None
     def _finish(self, engine, y_ndim, dtype, best):
         """Store coef_, intercept_, t_ and the state partial_fit continues from."""
         coef, intercept = best if best is not None else self._result(engine)
+        engine.release_buffers()  # a fitted model should not carry 2 MiB of rows
         self._sgd = engine
         self.t_ = engine.t
         self.max_eta_ = float(engine.max_eta)

@@ -608,3 +608,14 @@ def test_partial_fit_continues_the_shuffling_stream():
     assert one.t_ == two.t_
     again = SGDMiniBatchRegressor(max_iter=1, **params).fit(X, y).partial_fit(X, y)
     assert_array_equal(again.coef_, one.coef_)
+
+
+def test_fitted_model_pickles_small():
+    import pickle
+
+    X, y = make_regression(n_samples=20_000, n_features=100, random_state=0)
+    reg = SGDMiniBatchRegressor(max_iter=1, tol=None, random_state=0).fit(X, y)
+    size = len(pickle.dumps(reg))
+    assert size < 50_000  # coefficients and state, not the 2 MiB window buffer
+    reg.partial_fit(X, y)
+    assert len(pickle.dumps(reg)) < 50_000
