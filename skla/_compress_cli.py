@@ -110,6 +110,8 @@ def run(args) -> int:
     compressed = compress(image, target, algorithm=args.algorithm)
     _progress(f"factorised in {time.perf_counter() - start:.2f} s")
 
+    # JPEG codes L or RGB: its PSNR is measured against the image in that mode.
+    jpeg_reference = to_array(image.convert(_jpeg_mode(image)))[0]
     npz = out / f"{name}_svd.npz"
     npz_bytes = compressed.save(npz)
     rows, panels, labels = [], [image], ["original"]
@@ -123,7 +125,7 @@ def run(args) -> int:
         error = np.linalg.norm(pixels - rebuilt) / np.linalg.norm(pixels)
         budget = compressed.stored_bytes(k)
         quality, jpeg_bytes, jpeg = jpeg_at_size(image, budget)
-        jpeg_psnr = psnr(to_array(image.convert(jpeg_mode(image)))[0], jpeg, peak)
+        jpeg_psnr = psnr(jpeg_reference, jpeg, peak)
         rows.append(
             (
                 label,
@@ -145,7 +147,7 @@ def run(args) -> int:
     return 0
 
 
-def jpeg_mode(image):
+def _jpeg_mode(image):
     return "L" if image.mode in ("L", "1", "I;16", "I") else "RGB"
 
 

@@ -42,7 +42,6 @@ __all__ = [
     "RandomizedSVD",
     "SVDResult",
     "SVDSolver",
-    "squared_norm",
 ]
 
 
@@ -95,18 +94,6 @@ class SVDSolver(Protocol):
         """The ``n_components`` largest singular triplets of X."""
 
 
-def squared_norm(X):
-    """``‖X‖_F²`` in float64, one pass, for dense or sparse X (no BLAS).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> squared_norm(np.array([[3.0, 4.0]], dtype=np.float32))
-    25.0
-    """
-    return sum_of_squares(X)
-
-
 def _rank_for(s, target):
     """The fewest leading singular values whose squares reach ``target``."""
     cumulative = np.cumsum(np.asarray(s, dtype=np.float64) ** 2)
@@ -139,7 +126,7 @@ class FullSVD(Component):
 
     def svd_energy(self, X, fraction, *, random_state=None):
         U, s, Vt = self._all(X)
-        k = _rank_for(s, fraction * squared_norm(X))
+        k = _rank_for(s, fraction * sum_of_squares(X))
         return SVDResult(U[:, :k], s[:k], Vt[:k])
 
 
@@ -246,7 +233,7 @@ class RandomizedSVD(Component):
         approximation being optimal; a loose basis can only make k larger.
         """
         rng = np.random.default_rng(check_random_state(random_state).randint(2**31))
-        target = fraction * squared_norm(X)
+        target = fraction * sum_of_squares(X)
         limit = min(X.shape)
         Q = np.empty((X.shape[0], 0), dtype=X.dtype)
         B = np.empty((0, X.shape[1]), dtype=X.dtype)

@@ -19,9 +19,23 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._plugins import parameter_constraint, resolve
-from ..components.svd import squared_norm
+from ..utils._blas import sum_of_squares
 
 __all__ = ["TruncatedSVDCompressor"]
+
+
+def _total_variance(X, *, block=1 << 14):
+    """``np.var(X, axis=0).sum()`` in float64, by row blocks.
+
+    ``np.var`` makes a centred temporary as large as X (a 12-megapixel photo:
+    48 MB); this makes two passes and keeps one block of rows at a time.
+    """
+    mean = np.add.reduce(X, axis=0, dtype=np.float64) / X.shape[0]
+    total = 0.0
+    for start in range(0, X.shape[0], block):
+        deviation = X[start : start + block] - mean
+        total += float(np.add.reduce(deviation * deviation, axis=None))
+    return total / X.shape[0]
 
 
 class TruncatedSVDCompressor(
@@ -190,7 +204,7 @@ class TruncatedSVDCompressor(
         U, s, Vt = self._triplets(solver, X)
         U, Vt = svd_flip(U, Vt, u_based_decision=False)
         Z = U * s
-        total = squared_norm(X)
+        total = sum_of_squares(X)
         self.components_ = np.asarray(Vt, dtype=X.dtype)
         self.singular_values_ = np.asarray(s, dtype=X.dtype)
         self.n_components_ = len(s)
@@ -214,7 +228,7 @@ class TruncatedSVDCompressor(
 
     def _grow(self, solver, X, fraction):
         """Double k until the triplets hold ``fraction`` of ‖X‖_F²."""
-        target = fraction * squared_norm(X)
+        target = fraction * sum_of_squares(X)
         limit = min(X.shape) - 1  # ARPACK-style solvers find fewer than min
         k = min(16, limit)
         while True:
@@ -234,7 +248,7 @@ class TruncatedSVDCompressor(
             _, variances = mean_variance_axis(X, axis=0)
             total_variance = variances.sum()
         else:
-            total_variance = np.var(X, axis=0).sum()
+            total_variance = _total_variance(X)
         with np.errstate(invalid="ignore", divide="ignore"):
             self.explained_variance_ratio_ = self.explained_variance_ / total_variance
             energy = np.asarray(self.singular_values_, dtype=np.float64) ** 2

@@ -188,3 +188,13 @@ def test_grid_search_over_rank_and_algorithm():
         cv=3,
     ).fit(X, y)
     assert search.best_params_["truncatedsvdcompressor__n_components"] == 20
+
+
+def test_total_variance_by_blocks_equals_numpy():
+    from skla.decomposition._truncated_svd import _total_variance
+
+    rng = np.random.default_rng(0)
+    X = (100 + 30 * rng.standard_normal((1000, 6))).astype(np.float32)
+    expected = np.var(X.astype(np.float64), axis=0).sum()
+    for block in [7, 1000, 1 << 14]:
+        assert _total_variance(X, block=block) == pytest.approx(expected, rel=1e-12)
