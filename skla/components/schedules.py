@@ -13,7 +13,15 @@ updates instead of samples (so that for ``batch_size=1`` they coincide):
 ``invscaling`` :math:`\eta_t = \eta_0 / t^{p}` (``p = power_t``)
 ``optimal``    :math:`\eta_t = 1 / (\alpha (t + t_0))`, Bottou's heuristic
 ``adaptive``   :math:`\eta_0`, divided by 5 at each plateau
+``auto``       a step measured from the data (skla's default, see below)
 =============  =======================================================
+
+``auto`` is not one of scikit-learn's: it asks the training loop to centre
+and scale the features (a diagonal preconditioner measured on the first
+window of rows) and to tell it the largest stable step of the batch size in
+use, and it then takes that step, constant for smooth losses and decaying as
+:math:`1/\sqrt{\text{epoch}}` for losses without a curvature bound.  It
+needs no ``eta0`` and no feature scaling.
 """
 
 from __future__ import annotations
@@ -25,18 +33,28 @@ import numpy as np
 from .._plugins import register
 from ._base import Component
 
-__all__ = ["Adaptive", "Constant", "InvScaling", "Optimal", "Schedule"]
+__all__ = ["Adaptive", "Auto", "Constant", "InvScaling", "Optimal", "Schedule"]
 
 
 @runtime_checkable
 class Schedule(Protocol):
     """The protocol of a learning-rate schedule.
 
-    Optional method a training loop uses when present:
+    Optional members a training loop uses when present:
 
     - ``plateau() -> bool``: called when the stopping rule fires (the loss
       stopped improving for ``n_iter_no_change`` epochs); return True to keep
       training, e.g. after lowering the rate.  Without it, training stops.
+    - ``preconditioned: bool``: True asks the loop to work in centred,
+      scaled coordinates (each feature minus its mean, divided by its
+      standard deviation, both measured on the first window of rows) and to
+      call ``calibrate``.  The fitted coefficients are mapped back; the
+      objective is unchanged.
+    - ``calibrate(step, *, period, smooth)``: called once, before the first
+      update, with the largest stable step ``step`` of the batch size in use
+      (``1 / L``, L the expected curvature of a mini-batch's loss in those
+      coordinates), the number of updates per epoch ``period``, and whether
+      the loss has a curvature bound (``smooth``).
 
     Examples
     --------
@@ -182,3 +200,88 @@ class Adaptive(Component):
             return False
         self.eta_ = eta / 5.0
         return True
+
+
+@register("schedule", "auto")
+class Auto(Component):
+    r"""A step measured from the data: no ``eta0`` and no scaling needed.
+
+    The training loop centres and scales the features (so that no feature,
+    and not the intercept, is starved by another's scale) and measures, on
+    the first window of rows, the expected curvature of a mini-batch's loss,
+
+    .. math::
+
+        L_B = \frac{n (B - 1)}{B (n - 1)} \lambda_{\max}(H)
+              + \frac{n - B}{B (n - 1)} \max_i \lVert \tilde x_i \rVert^2,
+
+    for batches of B of n rows (Gower et al., 2019): the full-batch curvature
+    for B = n, a single sample's for B = 1.  The step is ``factor / L_B``,
+    so it grows with the batch size.  It is constant for smooth losses --
+    with the tail averaging the estimator applies, constant-step SGD on a
+    least-squares objective converges to the optimum (Bach & Moulines,
+    2013) -- and, for losses without a curvature bound, it is scaled by the
+    targets' spread and decays as :math:`1/\sqrt{\text{epoch}}`, as
+    subgradient steps must.
+
+    Parameters
+    ----------
+    factor : float, default=1.0
+        The step as a fraction of ``1 / L_B``, > 0.
+
+    When the objective stops improving while the fit is still far from the
+    optimum (the estimator checks the full gradient), :meth:`plateau` halves
+    the step of stochastic updates.
+
+    Attributes
+    ----------
+    eta_ : float
+        The current step, set by :meth:`calibrate` and halved by
+        :meth:`plateau`.
+
+    Examples
+    --------
+    >>> schedule = Auto()
+    >>> schedule.calibrate(0.5, period=10, smooth=True)
+    >>> schedule.rates(1, 2)
+    array([0.5, 0.5])
+    >>> schedule.calibrate(0.5, period=10, smooth=False)
+    >>> schedule.rates(31, 1)  # the fourth epoch: 0.5 / sqrt(4)
+    array([0.25])
+    """
+
+    preconditioned = True
+
+    def __init__(self, factor=1.0):
+        self.factor = factor
+
+    def calibrate(self, step, *, period, smooth):
+        self.eta_ = float(self.factor) * float(step)
+        self.period_ = max(1, int(period))
+        self.smooth_ = bool(smooth)
+        self.plateaus_ = 0
+
+    def plateau(self):
+        """Halve the step of stochastic updates; give up after 10 plateaus.
+
+        With a constant step, SGD settles in a noise ball around the optimum
+        whose size is proportional to the step; halving it halves the ball.
+        Full-batch updates (one per epoch) have no noise: their step stays.
+        """
+        self.plateaus_ = getattr(self, "plateaus_", 0) + 1
+        if self.plateaus_ > 10:
+            return False
+        if getattr(self, "period_", 1) > 1:
+            self.eta_ = self.eta_ / 2.0
+        return True
+
+    def rates(self, t, n_steps):
+        if not hasattr(self, "eta_"):
+            raise RuntimeError(
+                "learning_rate='auto' is calibrated by the training loop; "
+                "call calibrate(step, period=..., smooth=...) first."
+            )
+        if self.smooth_:
+            return np.full(n_steps, self.eta_)
+        epochs = (_steps(t, n_steps) - 1) // self.period_ + 1
+        return self.eta_ / np.sqrt(epochs)

@@ -51,6 +51,8 @@ BLOCK_BYTES = 16 * 1024
 WINDOW_BYTES = 2 * 1024 * 1024
 # Steps are capped at SAFE_FACTOR / L (stability needs < 2 / L).
 SAFE_FACTOR = 1.5
+# Rows of the first window that measure the full-batch curvature.
+_CURVATURE_ROWS = 1024
 # A window loss this many times the starting loss means divergence.
 _EXPLODED = 1e8
 
@@ -131,6 +133,50 @@ def _batches(a, size, *, transpose=False):
     if a.shape[0] > n_full * size:
         tail = a[n_full * size :]
         yield tail.T if transpose else tail
+
+
+def _unit_weights(ww, m):
+    """Weights summing to one (uniform without sample weights)."""
+    if ww is None or not ww.sum() > 0:
+        return np.full(m, 1.0 / max(m, 1))
+    return np.asarray(ww, dtype=np.float64) / float(ww.sum())
+
+
+def _row_norms_squared(Z):
+    """``‖z_i‖²`` of each row, dense or sparse."""
+    if sp.issparse(Z):
+        return np.asarray(Z.multiply(Z).sum(axis=1), dtype=np.float64).ravel()
+    return np.einsum("ij,ij->i", Z, Z, dtype=np.float64)
+
+
+def _is_standard(shift, scale):
+    """Whether features are centred and scaled enough to be left as they are."""
+    return bool(
+        np.all(np.abs(shift) <= 0.25 * scale) and np.all(np.abs(np.log2(scale)) <= 1)
+    )
+
+
+def _column_moments(X, weights, rows=None, *, block=1024):
+    """Weighted mean and second moment of each column (``weights`` sum to 1).
+
+    Dense X is read in blocks of rows, so the only temporary is one block.
+    """
+    if rows is not None and sp.issparse(X):
+        X, rows = X[rows], None
+    if sp.issparse(X):
+        mean = np.asarray(X.T @ weights, dtype=np.float64).ravel()
+        second = np.asarray(X.multiply(X).T @ weights, dtype=np.float64).ravel()
+        return mean, second
+    n = X.shape[0] if rows is None else len(rows)
+    mean = np.zeros(X.shape[1])
+    second = np.zeros(X.shape[1])
+    for start in range(0, n, block):
+        part = slice(start, start + block)
+        Xb = X[part] if rows is None else X[rows[part]]
+        v = weights[part]
+        mean += v @ Xb
+        second += v @ np.square(Xb, dtype=np.float64)
+    return mean, second
 
 
 def _largest_curvature(Xb, v, fit_intercept, *, max_dense=2048, n_power=30):
@@ -250,6 +296,10 @@ class MiniBatchSGD:
         self._marks = {0: (self.coef_sum.copy(), self.intercept_sum.copy(), 0)}
         self.max_eta = None
         self.rng = None
+        self.shift = self.scale = None  # the preconditioner, once measured
+        self.metric = None  # (shift, scale) of standardised coordinates
+        self.curvature = None
+        self.capped = False  # whether the last step asked for more than max_eta
         self._buffer = None
         self._baseline = None
 
@@ -263,6 +313,12 @@ class MiniBatchSGD:
             setattr(self, name, value)
         if not self.alpha > 0:
             self.penalty = None
+        self.precondition = bool(getattr(self.schedule, "preconditioned", False))
+        calibration = getattr(self, "_calibration", None)
+        if calibration is not None and hasattr(self.schedule, "calibrate"):
+            # partial_fit resolves a new schedule: it keeps the measured step.
+            step, period, smooth = calibration
+            self.schedule.calibrate(step, period=period, smooth=smooth)
 
     # -- public -----------------------------------------------------------
 
@@ -299,11 +355,10 @@ class MiniBatchSGD:
         count = self.n_averaged - count
         if count == 0:
             return self.coef, self.intercept
+        # The sums are kept in the preconditioner's coordinates (if any).
+        coef, intercept = self._raw(coef_sum / count, intercept_sum / count)
         dtype = self.coef.dtype
-        return (
-            (coef_sum / count).astype(dtype),
-            (intercept_sum / count).astype(dtype),
-        )
+        return coef.astype(dtype), intercept.astype(dtype)
 
     def epoch(self, X, Y, sample_weight, *, rng=None, rows=None):
         """One pass over the rows (all, or ``rows``) in mini-batches.
@@ -324,23 +379,168 @@ class MiniBatchSGD:
         # a random_state gives the same shuffles for all of them.
         row_bytes = max(1, X.shape[1] * 8)
         total_loss = total_weight = 0.0
+        scaled = False
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for window in epoch_windows(
                 n_rows, self.batch_size, row_bytes=row_bytes, rng=rng, rows=rows
             ):
                 Xw, Yw, ww = self._gather(X, Y, sample_weight, window)
                 n_batches = -(-Yw.shape[0] // self.batch_size)
-                if self.max_eta is None:
-                    self.max_eta = self._safe_step(Xw, ww)
-                etas = np.minimum(self.schedule.rates(self.t, n_batches), self.max_eta)
+                first = self.max_eta is None
+                if first:
+                    self._measure_preconditioner(X, sample_weight, rows, Xw, Yw, ww)
+                if self.scale is not None:
+                    if not scaled:
+                        self._to_scaled()
+                        scaled = True
+                    Xw = self._standardise(Xw)
+                if first:
+                    self._calibrate(Xw, Yw, ww, n_rows)
+                rates = self.schedule.rates(self.t, n_batches)
+                etas = np.minimum(rates, self.max_eta)
+                self.capped = bool(rates[-1] > self.max_eta)
                 loss = self._window(Xw, Yw, ww, etas)
                 weight = Yw.shape[0] if ww is None else float(ww.sum())
                 self.t += n_batches
-                self._check(loss, etas, Yw, ww)
+                self._check(loss, rates, Yw, ww)
                 total_loss += loss * weight
                 total_weight += weight
+        if scaled:
+            self._to_raw()
         self.end_epoch()
         return total_loss / total_weight if total_weight > 0 else 0.0
+
+    # -- the preconditioner -------------------------------------------------
+
+    def _measure_preconditioner(self, X, sample_weight, rows, Xw, Yw, ww):
+        """Centre and scale the features: ``z = (x - shift) / scale``.
+
+        In these coordinates every feature, and the intercept, has unit
+        spread, so one step size suits them all: on raw data the step that
+        is stable for the largest-scale direction starves the others.  The
+        model is the same (``β = γ / scale``, ``b = c - shiftᵀβ``), so is the
+        objective: the penalty is applied to ``β`` through its ``prox`` with
+        one step per coefficient.  Without an intercept the features are only
+        scaled (by their root mean square).  A column that does not vary is
+        scaled by its magnitude, or, if it is zero, by the median scale.
+
+        The moments are read off the first window; when they show that the
+        data are not already standardised -- or X is sparse, where a window
+        can miss a rare feature -- they are measured over all the rows of
+        this pass (one extra read of X, for ``partial_fit`` of its first
+        chunk).  Data that are already centred and scaled are left as they
+        are, and cost nothing.
+        """
+        m = Yw.shape[0]
+        v = _unit_weights(ww, m)
+        shift, scale = self._standard_form(*_column_moments(Xw, v), Xw.dtype)
+        # The metric of the optimality check, whatever the schedule.
+        self.metric = (shift, scale)
+        if not self.precondition:
+            return
+        if self.fit_intercept and not np.any(self.coef) and not np.any(self.intercept):
+            self.intercept[:] = v @ Yw  # a cold start begins at the mean target
+        if _is_standard(shift, scale) and not sp.issparse(X):
+            return  # already standardised: the raw coordinates will do
+        n = X.shape[0] if rows is None else len(rows)
+        if sample_weight is None:
+            weights = np.full(n, 1.0 / n)
+        else:
+            weights = sample_weight if rows is None else sample_weight[rows]
+            weights = _unit_weights(weights, n)
+        shift, scale = self._standard_form(*_column_moments(X, weights, rows), Xw.dtype)
+        if not _is_standard(shift, scale):
+            dtype = self.coef.dtype
+            self.shift, self.scale = shift.astype(dtype), scale.astype(dtype)
+            self.metric = (self.shift, self.scale)
+
+    def _standard_form(self, mean, second, dtype):
+        """``(shift, scale)`` from the columns' mean and second moment."""
+        if not self.fit_intercept:
+            shift = np.zeros_like(mean)
+            spread = np.sqrt(second)
+        else:
+            shift = mean
+            spread = np.sqrt(np.maximum(second - mean**2, 0.0))
+        resolution = np.sqrt(np.finfo(dtype).eps) * np.abs(shift)
+        varies = spread > resolution
+        typical = float(np.median(spread[varies])) if varies.any() else 1.0
+        scale = np.where(varies, spread, np.where(shift != 0, np.abs(shift), typical))
+        return shift, scale
+
+    def _standardise(self, Xw):
+        """The window in the preconditioner's coordinates.
+
+        Dense windows are centred and scaled in the window buffer (a copy of
+        the rows, or made one); sparse ones are only scaled, their centring
+        is applied implicitly in the update (:meth:`_window_generic`).
+        """
+        if sp.issparse(Xw):
+            return (Xw @ sp.diags(1.0 / self.scale)).tocsr()
+        if Xw.base is not self._buffer:  # rows of X itself: never written
+            out = self._window_buffer(Xw.shape, Xw.dtype)
+            np.subtract(Xw, self.shift, out=out)
+        else:
+            out = np.subtract(Xw, self.shift, out=Xw)
+        return np.divide(out, self.scale, out=out)
+
+    def _to_scaled(self):
+        """Coefficients into the preconditioner's coordinates, in place."""
+        self.intercept += self.shift @ self.coef
+        self.coef *= self.scale[:, None]
+
+    def _to_raw(self):
+        """Coefficients back into the features' coordinates, in place."""
+        self.coef /= self.scale[:, None]
+        self.intercept -= self.shift @ self.coef
+
+    def _raw(self, coef, intercept):
+        """Scaled-coordinate coefficients (e.g. averages) in raw coordinates."""
+        if self.scale is None:
+            return coef, intercept
+        coef = coef / self.scale[:, None]
+        return coef, intercept - self.shift @ coef
+
+    def _calibrate(self, Zw, Yw, ww, n_rows):
+        """Measure the step cap and the stable step; tell the schedule.
+
+        For a smooth loss the stable step is ``1 / (s · L_B)``, ``L_B`` the
+        expected curvature of a batch of B rows (see
+        :class:`~skla.components.schedules.Auto`).  A loss without a
+        curvature bound has subgradients that do not shrink near the
+        optimum; its step is the one that moves the predictions by about the
+        targets' spread, and ``SAFE_FACTOR`` times that caps every schedule:
+        a larger step only makes the iterates oscillate further.
+        """
+        if sp.issparse(Zw) and self.scale is not None:
+            Zw = Zw.toarray() - self.shift / self.scale  # the centred window
+        self.max_eta = self._safe_step(Zw, ww)
+        m = Yw.shape[0]
+        v = _unit_weights(ww, m)
+        probe = min(m, _CURVATURE_ROWS)  # rows enough for λmax, little memory
+        curvature = _largest_curvature(
+            Zw[:probe], v[:probe] / v[:probe].sum(), self.fit_intercept
+        )
+        self.curvature = curvature  # of the full-batch loss, these coordinates
+        norms = _row_norms_squared(Zw) + (1.0 if self.fit_intercept else 0.0)
+        single = float(np.max(m * v * norms)) if m else 0.0
+        n, B = max(n_rows, 1), min(self.batch_size, max(n_rows, 1))
+        if n > 1:  # expected smoothness of a batch of B of n rows
+            expected = (n * (B - 1) * curvature + (n - B) * single) / (B * (n - 1))
+        else:
+            expected = single
+        expected = expected if expected > 0 else 1.0
+        smoothness = getattr(self.loss, "smoothness", None)
+        if smoothness:
+            step = 1.0 / (smoothness * expected)
+        else:
+            spread = float(np.sqrt(v @ np.square(Yw - v @ Yw)).max())
+            step = (spread if spread > 0 else 1.0) / expected
+            self.max_eta = SAFE_FACTOR * step
+        self._calibration = (step, -(-n_rows // self.batch_size), bool(smoothness))
+        calibrate = getattr(self.schedule, "calibrate", None)
+        if calibrate is not None:
+            calibrate(step, period=self._calibration[1], smooth=self._calibration[2])
 
     # -- the step-size cap ------------------------------------------------
 
@@ -352,8 +552,8 @@ class MiniBatchSGD:
         (the intercept's column) and ``v_i = w_i / |b|``; an update with a
         step above ``2 / L`` overshoots that batch's minimum and, repeated,
         diverges.  The bound is measured on the first ``n_probe`` batches of
-        the first (shuffled) window.  Losses without a smoothness bound get no
-        cap (their divergence is still detected).
+        the first (shuffled) window.  Losses without a smoothness bound get
+        their cap from :meth:`_calibrate`.
         """
         smoothness = getattr(self.loss, "smoothness", None)
         if not smoothness:
@@ -373,13 +573,20 @@ class MiniBatchSGD:
         ww = None if sample_weight is None else sample_weight[window]
         if isinstance(window, slice) or sp.issparse(X):
             return X[window], Y[window], ww
-        shape = (len(window), X.shape[1])
-        if self._buffer is None or self._buffer.shape[0] < shape[0]:
-            self._buffer = np.empty(shape, dtype=X.dtype)
-        out = self._buffer[: shape[0]]
+        out = self._window_buffer((len(window), X.shape[1]), X.dtype)
         # mode="clip" skips the bounds check (the rows are valid): faster.
         np.take(X, window, axis=0, out=out, mode="clip")
         return out, Y[window], ww
+
+    def _window_buffer(self, shape, dtype):
+        """The first ``shape[0]`` rows of the reusable window buffer."""
+        if (
+            self._buffer is None
+            or self._buffer.shape[0] < shape[0]
+            or self._buffer.dtype != dtype
+        ):
+            self._buffer = np.empty(shape, dtype=dtype)
+        return self._buffer[: shape[0]]
 
     def _window(self, Xw, Yw, ww, etas):
         if (
@@ -407,15 +614,24 @@ class MiniBatchSGD:
         gemv = _gemv(Xw.dtype)
         coef = np.ascontiguousarray(self.coef[:, 0])  # a view: coef is (d, 1)
         b = self.intercept.dtype.type(self.intercept[0])
+        per_coefficient = self.penalty is not None and self.scale is not None
         if self.penalty is None:
             scales = np.ones_like(etas)
+        elif per_coefficient:
+            # In scaled coordinates the ridge shrinks each coefficient by its
+            # own factor 1 / (1 + eta·alpha / scale_j²): applied after the gemv.
+            shrink = self.penalty.shrink(np.outer(etas * self.alpha, self.scale**-2.0))
+            scales = shrink.astype(Xw.dtype)
         else:
             scales = np.broadcast_to(self.penalty.shrink(etas * self.alpha), etas.shape)
         sizes = np.full(len(etas), B, dtype=np.float64)
         sizes[-1] = n_rows - B * (len(etas) - 1)
         # The gradient gemv's factor -eta * c / |batch| (c: the ridge
         # shrinkage) and the intercept's eta / |batch|.
-        steps = (-etas * scales / sizes).tolist()
+        if per_coefficient:
+            steps = (-etas / sizes).tolist()
+        else:
+            steps = (-etas * scales / sizes).tolist()
         intercept_steps = (etas / sizes).tolist() if self.fit_intercept else None
         residual = np.negative(yw)  # becomes p - y, batch by batch
         batches = zip(
@@ -423,7 +639,7 @@ class MiniBatchSGD:
             _batches(residual, B),
             _batches(ww, B) if ww is not None else repeat(None, len(steps)),
             steps,
-            scales.tolist(),
+            scales if per_coefficient else scales.tolist(),
             intercept_steps or repeat(0.0, len(steps)),
             strict=True,
         )
@@ -435,7 +651,11 @@ class MiniBatchSGD:
             # In place: ``residual`` keeps the pre-update residuals for the loss.
             gemv(1.0, Xb, coef, 1.0, r, overwrite_y=1, trans=1)
             g = r if w is None else r * w
-            coef = gemv(step, Xb, g, scale, coef, overwrite_y=1)
+            if per_coefficient:
+                coef = gemv(step, Xb, g, 1.0, coef, overwrite_y=1)
+                coef *= scale
+            else:
+                coef = gemv(step, Xb, g, scale, coef, overwrite_y=1)
             if intercept_steps:
                 b -= intercept_step * add(g)
             if j >= average_from:
@@ -457,10 +677,16 @@ class MiniBatchSGD:
         coef, intercept = self.coef, self.intercept
         predictions = np.empty_like(Yw)
         average_from = self._averaging_from(len(etas), n_rows)
+        # Sparse windows are scaled but not centred: centre implicitly.
+        offset = None
+        if self.scale is not None and sp.issparse(Xw) and np.any(self.shift):
+            offset = (self.shift / self.scale)[:, None]
         for j, eta in enumerate(etas.tolist()):
             batch = slice(j * B, (j + 1) * B)
             Xb = Xw[batch]
             P = safe_sparse_dot(Xb, coef, dense_output=True)
+            if offset is not None:
+                P -= (offset * coef).sum(axis=0)
             if self.fit_intercept:
                 P += intercept
             predictions[batch] = P
@@ -468,8 +694,10 @@ class MiniBatchSGD:
             v = np.full(m, 1.0 / m) if ww is None else ww[batch] / m
             G = np.asarray(self.loss.gradient(Yw[batch], P, v), dtype=coef.dtype)
             coef -= eta * safe_sparse_dot(Xb.T, G, dense_output=True)
+            if offset is not None:
+                coef += eta * offset * G.sum(axis=0)
             if self.penalty is not None:
-                coef[...] = self.penalty.prox(coef, eta * self.alpha)
+                coef[...] = self._prox(coef, eta * self.alpha)
             if self.fit_intercept:
                 intercept -= eta * G.sum(axis=0)
             if j >= average_from:
@@ -485,6 +713,79 @@ class MiniBatchSGD:
                 return 0.0
             v = ww / total
         return float(self.loss.value(Yw, predictions, v))
+
+    def optimality(self, X, Y, sample_weight, coef, intercept):
+        r"""The full gradient mapping's norm, the objective and the step used.
+
+        The gradient mapping at ``(coef, intercept)`` is
+
+        :math:`\lVert \theta - \operatorname{prox}_{\eta \alpha R}(\theta -
+        \eta \nabla F(\theta)) \rVert / \eta` over all rows, with
+        :math:`\eta = 1 / \lambda_{\max}` of the full-batch loss, in
+        standardised coordinates (each feature centred and scaled as measured
+        on the first window), so that no feature's scale dominates it.  It is
+        zero exactly at the optimum of a smooth loss, and a proximal gradient
+        step of size :math:`\eta` would lower the objective by at least
+        :math:`\eta \lVert G \rVert^2 / 2`.  One pass over X; ``coef`` has
+        shape (n_features, n_targets).
+
+        Returns
+        -------
+        norm : float
+        objective : float
+            Mean loss + alpha · penalty.
+        eta : float
+        """
+        n = X.shape[0]
+        v = _unit_weights(sample_weight, n)
+        P = safe_sparse_dot(X, coef, dense_output=True)
+        if self.fit_intercept:
+            P = P + intercept
+        objective = float(self.loss.value(Y, P, v))
+        if self.penalty is not None:
+            objective += self.alpha * float(self.penalty.value(coef))
+        G = np.asarray(self.loss.gradient(Y, P, v), dtype=np.float64)
+        grad = np.asarray(safe_sparse_dot(X.T, G, dense_output=True))
+        grad_b = G.sum(axis=0) if self.fit_intercept else np.zeros(G.shape[1])
+        shift, scale = self.metric
+        # To standardised coordinates: γ = scale·β, c = b + shiftᵀβ.
+        scale = scale[:, None]
+        grad = (grad - np.outer(shift, grad_b)) / scale
+        gamma = coef * scale
+        eta = 1.0 / self._metric_curvature(X, sample_weight)
+        moved = gamma - eta * grad
+        if self.penalty is not None:
+            moved = self.penalty.prox(moved / scale, eta * self.alpha / scale**2)
+            moved = moved * scale
+        mapping = np.concatenate([(gamma - moved).ravel(), eta * grad_b]) / eta
+        return float(np.linalg.norm(mapping)), objective, eta
+
+    def _metric_curvature(self, X, sample_weight):
+        """λmax of the full-batch loss in the metric's coordinates."""
+        smoothness = getattr(self.loss, "smoothness", None) or 1.0
+        if self.scale is not None and self.curvature:
+            return smoothness * self.curvature  # measured in these coordinates
+        rows = min(X.shape[0], _CURVATURE_ROWS)
+        Z = X[:rows]
+        Z = Z.toarray() if sp.issparse(Z) else np.asarray(Z, dtype=np.float64)
+        shift, scale = self.metric
+        Z = (Z - shift) / scale
+        v = _unit_weights(None if sample_weight is None else sample_weight[:rows], rows)
+        curvature = _largest_curvature(Z, v, self.fit_intercept)
+        return smoothness * curvature if curvature > 0 else 1.0
+
+    def _prox(self, coef, step):
+        """The penalty's prox, in scaled coordinates if preconditioned.
+
+        With ``β = γ / scale`` the prox of ``step · R(β)`` in the metric of
+        the scaled coordinates is ``scale · prox_R(γ / scale, step / scale²)``
+        for a separable R: one step per coefficient, which the penalty
+        protocol allows (the steps of a diagonal metric).
+        """
+        if self.scale is None:
+            return self.penalty.prox(coef, step)
+        scale = self.scale[:, None]
+        return self.penalty.prox(coef / scale, step / scale**2) * scale
 
     # -- divergence -------------------------------------------------------
 
@@ -504,6 +805,28 @@ class MiniBatchSGD:
             f"Mini-batch SGD diverged after {self.t - 1} updates: the training "
             f"loss became {loss:.3g} (it started near {self._baseline:.3g}). The "
             f"learning rate is too large for these data (the last step size was "
-            f"{eta:.3g}). Scale the features (e.g. with StandardScaler) or lower "
-            "eta0."
+            f"{eta:.3g}). {self.advice()}"
         )
+
+    def advice(self):
+        """What to change when the steps are too large."""
+        if self.precondition:
+            return (
+                "learning_rate='auto' measured its step from the first window "
+                "of rows; shuffle the data or lower Auto(factor=...)."
+            )
+        return (
+            "Lower eta0, scale the features (e.g. with StandardScaler), or use "
+            "learning_rate='auto', which measures its step from the data."
+        )
+
+    def objective(self, X, Y, sample_weight, coef, intercept):
+        """The full objective, mean loss + alpha · penalty, over all rows."""
+        v = _unit_weights(sample_weight, X.shape[0])
+        P = safe_sparse_dot(X, coef, dense_output=True)
+        if self.fit_intercept:
+            P = P + intercept
+        value = float(self.loss.value(Y, P, v))
+        if self.penalty is not None:
+            value += self.alpha * float(self.penalty.value(coef))
+        return value

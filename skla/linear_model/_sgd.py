@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 from numbers import Integral, Real
 from typing import ClassVar
@@ -18,6 +19,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 
 from .._plugins import parameter_constraint, resolve
 from ._base import LinearRegressorMixin
+from ._convergence import OptimalityCheck
 from ._minibatch import MiniBatchSGD
 
 __all__ = ["SGDMiniBatchRegressor"]
@@ -220,7 +222,7 @@ class SGDMiniBatchRegressor(LinearRegressorMixin, BaseEstimator):
         verbose=0,
         epsilon=0.1,
         random_state=None,
-        learning_rate="invscaling",
+        learning_rate="auto",
         eta0=0.01,
         power_t=0.25,
         early_stopping=False,
@@ -283,14 +285,22 @@ default=None
         if self.early_stopping:
             rows, validation = self._split(X, Y, sample_weight, random_state)
         rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+        start = (coef.copy(), intercept.copy())
         engine = MiniBatchSGD(coef, intercept, **self._settings())
         engine.rng = rng  # partial_fit after fit continues the same stream
+        check = None
+        if self.tol is not None and not self.early_stopping:
+            check = OptimalityCheck(engine, X, Y, sample_weight, start)
+        # "auto" is scale-free, so is its stopping rule (tol is relative), and
+        # it stops only where the full gradient says the fit has arrived.
+        auto = engine.precondition
 
         # Attributes are set only once fitting succeeds (it may diverge).
         loss_curve, validation_scores = [], []
         best_loss, best_score = np.inf, -np.inf
         best = None
         no_improvement = 0
+        problem = None
         for epoch in range(self.max_iter):
             loss = engine.epoch(
                 X, Y, sample_weight, rng=rng if self.shuffle else None, rows=rows
@@ -305,7 +315,10 @@ default=None
                     best_score = score
                     best = tuple(a.copy() for a in self._result(engine))
             else:
-                improved = self.tol is None or objective <= best_loss - self.tol
+                tol = self.tol
+                if tol is not None and auto and np.isfinite(best_loss):
+                    tol = tol * abs(best_loss)
+                improved = tol is None or objective <= best_loss - tol
                 best_loss = min(best_loss, objective)
             no_improvement = 0 if improved else no_improvement + 1
             if self.verbose:
@@ -315,6 +328,10 @@ default=None
                     + (f", validation R² {score:.6g}" if self.early_stopping else "")
                 )
             if no_improvement >= self.n_iter_no_change:
+                if auto and check is not None:
+                    problem = check.problem(*self._result(engine))
+                    if problem is None:
+                        break
                 plateau = getattr(engine.schedule, "plateau", None)
                 if plateau is not None and plateau():
                     no_improvement = 0
@@ -329,6 +346,12 @@ default=None
                     ConvergenceWarning,
                     stacklevel=2,
                 )
+        if check is not None and (
+            problem is not None or not auto or epoch + 1 == self.max_iter
+        ):
+            problem = check.problem(*self._result(engine))
+            if problem is not None:
+                self._warn_far(engine, epoch + 1, problem)
         self.n_iter_ = epoch + 1
         self.loss_curve_ = loss_curve
         if self.early_stopping:
@@ -340,6 +363,23 @@ default=None
             self.best_loss_ = float(best_loss)
         self._finish(engine, y_ndim, X.dtype, best)
         return self
+
+    def _warn_far(self, engine, n_iter, problem):
+        if engine.precondition:
+            advice = "raise max_iter or lower tol"
+        else:
+            advice = (
+                "use learning_rate='auto' (the default), which measures its "
+                "step from the data, or a larger eta0"
+            )
+        step = float(np.minimum(engine.schedule.rates(engine.t, 1), engine.max_eta)[0])
+        warnings.warn(
+            f"SGDMiniBatchRegressor stopped after {n_iter} epochs far from the "
+            f"optimum: {problem}. The steps were too small for these data (the "
+            f"last was {step:.3g}); {advice}.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -369,12 +409,15 @@ default=None
             coef, intercept = self._start(X, Y, None, None, warm=False)
             engine = MiniBatchSGD(coef, intercept, **self._settings())
         else:
-            engine = self._sgd
-            if Y.shape[1] != engine.coef.shape[1]:
+            if Y.shape[1] != self._sgd.coef.shape[1]:
                 raise ValueError(
                     f"y has {Y.shape[1]} target(s) but the model was fitted with "
-                    f"{engine.coef.shape[1]}."
+                    f"{self._sgd.coef.shape[1]}."
                 )
+            # On a DivergenceError the model stays as it was before this call:
+            # the pass runs on a copy of the state (a few vectors; the window
+            # buffer was released).
+            engine = copy.deepcopy(self._sgd)
             X = X.astype(engine.coef.dtype, copy=False)
             Y = Y.astype(engine.coef.dtype, copy=False)
             if sample_weight is not None:
@@ -460,6 +503,12 @@ default=None
         loss, penalty, schedule = self._components()
         self.loss_, self.penalty_, self.learning_rate_ = loss, penalty, schedule
         average = self.average
+        if isinstance(average, (bool, np.bool_)):
+            average = bool(average)
+        if getattr(schedule, "preconditioned", False) and average is False:
+            # A constant step converges only on average: "auto" always
+            # reports the tail average.
+            average = True
         if average is True:
             average_start, tail = 1, True
         elif average is False or average == 0:
@@ -515,10 +564,12 @@ default=None
         coef, intercept = best if best is not None else self._result(engine)
         engine.release_buffers()  # a fitted model should not carry 2 MiB of rows
         self._sgd = engine
+        self.learning_rate_ = engine.schedule  # the calibrated one
         self.t_ = engine.t
         self.max_eta_ = float(engine.max_eta)
-        coef = np.ascontiguousarray(coef.T, dtype=dtype)
-        intercept = np.asarray(intercept, dtype=dtype)
+        # Copies: the engine keeps updating its own arrays in partial_fit.
+        coef = np.array(coef.T, dtype=dtype, order="C")
+        intercept = np.array(intercept, dtype=dtype)
         if y_ndim == 1:
             self.coef_ = coef[0]
             self.intercept_ = intercept[0] if self.fit_intercept else 0.0
