@@ -42,6 +42,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import get_blas_funcs
 from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.sparsefuncs import mean_variance_axis
 
 from ..exceptions import DivergenceError
 
@@ -156,27 +157,33 @@ def _is_standard(shift, scale):
     )
 
 
-def _column_moments(X, weights, rows=None, *, block=1024):
-    """Weighted mean and second moment of each column (``weights`` sum to 1).
+def _column_moments(X, weights, rows=None, *, pilot=None, block=1024):
+    """Weighted mean and variance of each column (``weights`` sum to 1).
 
-    Dense X is read in blocks of rows, so the only temporary is one block.
+    Dense X is read in blocks of rows, each shifted by ``pilot`` (a guess of
+    the mean; the first row if None) before squaring, so that the variance of
+    a column with a large offset is not lost to cancellation; the only
+    temporary is one block.  Sparse X uses scikit-learn's
+    :func:`~sklearn.utils.sparsefuncs.mean_variance_axis`.
     """
     if rows is not None and sp.issparse(X):
         X, rows = X[rows], None
     if sp.issparse(X):
-        mean = np.asarray(X.T @ weights, dtype=np.float64).ravel()
-        second = np.asarray(X.multiply(X).T @ weights, dtype=np.float64).ravel()
-        return mean, second
+        mean, var = mean_variance_axis(sp.csr_matrix(X), axis=0, weights=weights)
+        return np.asarray(mean, dtype=np.float64), np.asarray(var, dtype=np.float64)
     n = X.shape[0] if rows is None else len(rows)
-    mean = np.zeros(X.shape[1])
+    if pilot is None:
+        pilot = np.asarray(X[0] if rows is None else X[rows[0]], dtype=np.float64)
+    shifted = np.zeros(X.shape[1])
     second = np.zeros(X.shape[1])
     for start in range(0, n, block):
         part = slice(start, start + block)
         Xb = X[part] if rows is None else X[rows[part]]
+        Db = np.subtract(Xb, pilot, dtype=np.float64)
         v = weights[part]
-        mean += v @ Xb
-        second += v @ np.square(Xb, dtype=np.float64)
-    return mean, second
+        shifted += v @ Db
+        second += v @ np.square(Db, out=Db)
+    return pilot + shifted, np.maximum(second - shifted**2, 0.0)
 
 
 def _largest_curvature(Xb, v, fit_intercept, *, max_dense=2048, n_power=30):
@@ -433,7 +440,8 @@ class MiniBatchSGD:
         """
         m = Yw.shape[0]
         v = _unit_weights(ww, m)
-        shift, scale = self._standard_form(*_column_moments(Xw, v), Xw.dtype)
+        moments = _column_moments(Xw, v)
+        shift, scale = self._standard_form(*moments, Xw.dtype)
         # The metric of the optimality check, whatever the schedule.
         self.metric = (shift, scale)
         if not self.precondition:
@@ -454,14 +462,14 @@ class MiniBatchSGD:
             self.shift, self.scale = shift.astype(dtype), scale.astype(dtype)
             self.metric = (self.shift, self.scale)
 
-    def _standard_form(self, mean, second, dtype):
-        """``(shift, scale)`` from the columns' mean and second moment."""
+    def _standard_form(self, mean, variance, dtype):
+        """``(shift, scale)`` from the columns' mean and variance."""
         if not self.fit_intercept:
             shift = np.zeros_like(mean)
-            spread = np.sqrt(second)
+            spread = np.sqrt(variance + mean**2)
         else:
             shift = mean
-            spread = np.sqrt(np.maximum(second - mean**2, 0.0))
+            spread = np.sqrt(variance)
         resolution = np.sqrt(np.finfo(dtype).eps) * np.abs(shift)
         varies = spread > resolution
         typical = float(np.median(spread[varies])) if varies.any() else 1.0
