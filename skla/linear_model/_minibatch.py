@@ -157,7 +157,7 @@ def _is_standard(shift, scale):
     )
 
 
-def _column_moments(X, weights, rows=None, *, pilot=None, block=1024):
+def _column_moments(X, weights, rows=None, *, pilot=None, block=256):
     """Weighted mean and variance of each column (``weights`` sum to 1).
 
     Dense X is read in blocks of rows, each shifted by ``pilot`` (a guess of
@@ -195,6 +195,11 @@ def _largest_curvature(Xb, v, fit_intercept, *, max_dense=2048, n_power=30):
     eigensolver costs milliseconds of thread start-up for a 100×100 matrix.)
     """
     m, d = Xb.shape
+    n_cols = d + bool(fit_intercept)
+    if not sp.issparse(Xb) and n_cols < m and n_cols <= max_dense:
+        return _power_iteration(
+            _weighted_gram(Xb, v, fit_intercept).__matmul__, n_cols, n_power
+        )
     root = np.sqrt(v).astype(np.float64)
     A = sp.diags(root) @ Xb if sp.issparse(Xb) else root[:, None] * Xb
     ones = root if fit_intercept else None
@@ -221,7 +226,29 @@ def _largest_curvature(Xb, v, fit_intercept, *, max_dense=2048, n_power=30):
             K[:d, d] = K[d, :d] = safe_sparse_dot(A.T, ones)
             K[d, d] = ones @ ones
         apply = K.__matmul__
-    z = np.random.default_rng(0).standard_normal(n_cols)
+    return _power_iteration(apply, n_cols, n_power)
+
+
+def _weighted_gram(X, v, fit_intercept, *, block=256):
+    """``Σ v_i x̃_i x̃_iᵀ`` of dense X by blocks of rows (one block's temporary)."""
+    m, d = X.shape
+    K = np.zeros((d + bool(fit_intercept),) * 2)
+    for start in range(0, m, block):
+        Xb = np.asarray(X[start : start + block], dtype=np.float64)
+        vb = v[start : start + block]
+        weighted = Xb.T * vb
+        K[:d, :d] += weighted @ Xb
+        if fit_intercept:
+            K[:d, d] += weighted.sum(axis=1)
+    if fit_intercept:
+        K[d, :d] = K[:d, d]
+        K[d, d] = v.sum()
+    return K
+
+
+def _power_iteration(apply, n, n_power):
+    """The largest eigenvalue of a symmetric PSD operator, from below."""
+    z = np.random.default_rng(0).standard_normal(n)
     value = 0.0
     for _ in range(n_power):
         z = apply(z)
