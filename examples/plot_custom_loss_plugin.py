@@ -37,9 +37,10 @@ X, y = make_regression(n_samples=500, n_features=3, noise=1, random_state=0)
 y[:25] += 500  # gross outliers
 robust = GDRegressor(loss="log_cosh", tol=1e-10).fit(X, y)
 squared = GDRegressor(tol=1e-10).fit(X, y)
-stochastic = SGDMiniBatchRegressor(
-    loss="log_cosh", eta0=0.5, max_iter=200, random_state=0
-).fit(X, y)
+# Log-cosh is flat around its optimum (the outliers' terms have no curvature),
+# so the objective settles before the coefficients do: a tighter tol.
+stochastic = SGDMiniBatchRegressor(loss="log_cosh", tol=1e-6, random_state=0)
+stochastic.fit(X, y)
 print("log-cosh (GD) :", robust.coef_.round(2))
 print("log-cosh (SGD):", stochastic.coef_.round(2))
 print("squared error :", squared.coef_.round(2))

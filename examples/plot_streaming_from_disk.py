@@ -54,7 +54,7 @@ def chunks(path_X, path_y, size):
         yield np.asarray(X[start : start + size]), np.asarray(y[start : start + size])
 
 
-model = SGDMiniBatchRegressor(batch_size=64, eta0=0.05, average=True, random_state=0)
+model = SGDMiniBatchRegressor(batch_size=64, random_state=0)
 tracemalloc.start()
 for epoch in range(3):
     for X_chunk, y_chunk in chunks(workdir / "X.npy", workdir / "y.npy", chunk):
