@@ -66,6 +66,14 @@ def test_sgd_benchmark_methods_learn_the_fit(bench_sgd):
     assert bench_sgd.peak_memory(bench_sgd.ours(32), X, y) > 0
 
 
+def test_sgd_defaults_table_has_a_row_per_data_set(bench_sgd, capsys):
+    bench_sgd.defaults_table()
+    rows = [line for line in capsys.readouterr().out.splitlines() if "|" in line]
+    assert len(rows) == 2 + len(bench_sgd.raw_datasets()) == 7
+    optimum, *scores = (float(cell) for cell in rows[2].split("|")[2:-1])
+    assert all(score >= optimum - 0.01 for score in scores[1:])  # ours
+
+
 BENCH_SVD = BENCH.with_name("bench_svd.py")
 
 
@@ -93,3 +101,10 @@ def test_svd_benchmark_sweep_writes_the_sheet(bench_svd, tmp_path):
     assert image.size == (128, 96)
     assert bench_svd.sweep(image, tmp_path / "sheet.png") > 0
     assert (tmp_path / "sheet.png").stat().st_size > 0
+
+
+def test_sgd_fresh_process_timing_runs_one_fit(bench_sgd):
+    seconds = bench_sgd.fresh_process_seconds(
+        "SGDMiniBatchRegressor(batch_size=256)", 2000, 5, 1
+    )
+    assert 0 < seconds < 30

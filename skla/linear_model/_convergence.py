@@ -11,9 +11,12 @@ the fit is still far) and after fitting with any schedule (and warns).
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.extmath import safe_sparse_dot
 
 from ..exceptions import DivergenceError
-from ._minibatch import _unit_weights
+from ._minibatch import _CURVATURE_ROWS, _largest_curvature
+from ._standardise import unit_weights
 
 __all__ = ["OptimalityCheck"]
 
@@ -79,10 +82,8 @@ class OptimalityCheck:
         X, Y, sample_weight = self.data
         if getattr(engine.loss, "smoothness", None):
             if self._initial is None:
-                self._initial = engine.optimality(X, Y, sample_weight, *self.start)[0]
-            final, objective, eta = engine.optimality(
-                X, Y, sample_weight, coef, intercept
-            )
+                self._initial = self.mapping(*self.start)[0]
+            final, objective, eta = self.mapping(coef, intercept)
             ratio = final / self._initial if self._initial > 0 else 0.0
             gain = 0.5 * eta * final**2 / objective if objective > 0 else 0.0
             if ratio > FAR_FROM_OPTIMUM and gain > WORTH_A_STEP:
@@ -101,14 +102,72 @@ class OptimalityCheck:
                 f"asked for {float(engine.schedule.rates(engine.t, 1)[0]):.3g}); "
                 f"they oscillate. {engine.advice()}"
             )
-        mean = _unit_weights(sample_weight, X.shape[0]) @ Y
-        trivial = engine.objective(
-            X, Y, sample_weight, np.zeros_like(coef), mean * engine.fit_intercept
-        )
-        fitted = engine.objective(X, Y, sample_weight, coef, intercept)
+        mean = unit_weights(sample_weight, X.shape[0]) @ Y
+        trivial = self.objective(np.zeros_like(coef), mean * engine.fit_intercept)[0]
+        fitted = self.objective(coef, intercept)[0]
         if fitted > trivial:
             return (
                 f"its objective {fitted:.3g} is worse than predicting the mean "
                 f"of y ({trivial:.3g})"
             )
         return None
+
+    def objective(self, coef, intercept):
+        """Mean loss + alpha · penalty over all rows, and the predictions."""
+        engine = self.engine
+        X, Y, sample_weight = self.data
+        P = safe_sparse_dot(X, coef, dense_output=True)
+        if engine.fit_intercept:
+            P = P + intercept
+        v = unit_weights(sample_weight, X.shape[0])
+        value = float(engine.loss.value(Y, P, v))
+        if engine.penalty is not None:
+            value += engine.alpha * float(engine.penalty.value(coef))
+        return value, P
+
+    def mapping(self, coef, intercept):
+        r"""The full gradient mapping's norm, the objective and the step used.
+
+        The gradient mapping at ``(coef, intercept)`` is
+        :math:`\lVert \theta - \operatorname{prox}_{\eta \alpha R}(\theta -
+        \eta \nabla F(\theta)) \rVert / \eta` over all rows, with
+        :math:`\eta = 1 / \lambda_{\max}` of the full-batch loss, in
+        standardised coordinates (the run's ``metric``), so that no feature's
+        scale dominates it.  It is zero exactly at the optimum of a smooth
+        loss, and a proximal gradient step of size :math:`\eta` would lower
+        the objective by at least :math:`\eta \lVert G \rVert^2 / 2`.  One
+        pass over X; ``coef`` has shape (n_features, n_targets).
+        """
+        engine = self.engine
+        X, Y, sample_weight = self.data
+        objective, P = self.objective(coef, intercept)
+        v = unit_weights(sample_weight, X.shape[0])
+        G = np.asarray(engine.loss.gradient(Y, P, v), dtype=np.float64)
+        grad = np.asarray(safe_sparse_dot(X.T, G, dense_output=True))
+        grad_b = G.sum(axis=0) if engine.fit_intercept else np.zeros(G.shape[1])
+        metric = engine.metric
+        grad = metric.gradient(grad, grad_b)
+        gamma = coef * metric.scale[:, None]
+        eta = 1.0 / self._curvature()
+        moved = gamma - eta * grad
+        if engine.penalty is not None:
+            moved = metric.prox(engine.penalty, moved, eta * engine.alpha)
+        mapping = np.concatenate([(gamma - moved).ravel(), eta * grad_b]) / eta
+        return float(np.linalg.norm(mapping)), objective, eta
+
+    def _curvature(self):
+        """λmax of the full-batch loss in the metric's coordinates."""
+        engine = self.engine
+        smoothness = getattr(engine.loss, "smoothness", None) or 1.0
+        if engine.standard is not None and engine.curvature:
+            return smoothness * engine.curvature  # measured in these coordinates
+        X, _, sample_weight = self.data
+        rows = min(X.shape[0], _CURVATURE_ROWS)
+        Z = X[:rows]
+        Z = Z.toarray() if sp.issparse(Z) else np.asarray(Z, dtype=np.float64)
+        Z = (Z - engine.metric.shift) / engine.metric.scale
+        weights = None if sample_weight is None else sample_weight[:rows]
+        curvature = _largest_curvature(
+            Z, unit_weights(weights, rows), engine.fit_intercept
+        )
+        return smoothness * curvature if curvature > 0 else 1.0

@@ -42,9 +42,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import get_blas_funcs
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.sparsefuncs import mean_variance_axis
 
 from ..exceptions import DivergenceError
+from ._standardise import measure, unit_weights
 
 __all__ = ["MiniBatchSGD", "epoch_windows"]
 
@@ -136,54 +136,11 @@ def _batches(a, size, *, transpose=False):
         yield tail.T if transpose else tail
 
 
-def _unit_weights(ww, m):
-    """Weights summing to one (uniform without sample weights)."""
-    if ww is None or not ww.sum() > 0:
-        return np.full(m, 1.0 / max(m, 1))
-    return np.asarray(ww, dtype=np.float64) / float(ww.sum())
-
-
 def _row_norms_squared(Z):
     """``‖z_i‖²`` of each row, dense or sparse."""
     if sp.issparse(Z):
         return np.asarray(Z.multiply(Z).sum(axis=1), dtype=np.float64).ravel()
     return np.einsum("ij,ij->i", Z, Z, dtype=np.float64)
-
-
-def _is_standard(shift, scale):
-    """Whether features are centred and scaled enough to be left as they are."""
-    return bool(
-        np.all(np.abs(shift) <= 0.25 * scale) and np.all(np.abs(np.log2(scale)) <= 1)
-    )
-
-
-def _column_moments(X, weights, rows=None, *, pilot=None, block=256):
-    """Weighted mean and variance of each column (``weights`` sum to 1).
-
-    Dense X is read in blocks of rows, each shifted by ``pilot`` (a guess of
-    the mean; the first row if None) before squaring, so that the variance of
-    a column with a large offset is not lost to cancellation; the only
-    temporary is one block.  Sparse X uses scikit-learn's
-    :func:`~sklearn.utils.sparsefuncs.mean_variance_axis`.
-    """
-    if rows is not None and sp.issparse(X):
-        X, rows = X[rows], None
-    if sp.issparse(X):
-        mean, var = mean_variance_axis(sp.csr_matrix(X), axis=0, weights=weights)
-        return np.asarray(mean, dtype=np.float64), np.asarray(var, dtype=np.float64)
-    n = X.shape[0] if rows is None else len(rows)
-    if pilot is None:
-        pilot = np.asarray(X[0] if rows is None else X[rows[0]], dtype=np.float64)
-    shifted = np.zeros(X.shape[1])
-    second = np.zeros(X.shape[1])
-    for start in range(0, n, block):
-        part = slice(start, start + block)
-        Xb = X[part] if rows is None else X[rows[part]]
-        Db = np.subtract(Xb, pilot, dtype=np.float64)
-        v = weights[part]
-        shifted += v @ Db
-        second += v @ np.square(Db, out=Db)
-    return pilot + shifted, np.maximum(second - shifted**2, 0.0)
 
 
 def _largest_curvature(Xb, v, fit_intercept, *, max_dense=2048, n_power=30):
@@ -330,8 +287,8 @@ class MiniBatchSGD:
         self._marks = {0: (self.coef_sum.copy(), self.intercept_sum.copy(), 0)}
         self.max_eta = None
         self.rng = None
-        self.shift = self.scale = None  # the preconditioner, once measured
-        self.metric = None  # (shift, scale) of standardised coordinates
+        self.standard = None  # the preconditioner (a Standardisation), if any
+        self.metric = None  # the standardised coordinates of the optimality check
         self.curvature = None
         self.capped = False  # whether the last step asked for more than max_eta
         self._buffer = None
@@ -422,10 +379,10 @@ class MiniBatchSGD:
                 n_batches = -(-Yw.shape[0] // self.batch_size)
                 first = self.max_eta is None
                 if first:
-                    self._measure_preconditioner(X, sample_weight, rows, Xw, Yw, ww)
-                if self.scale is not None:
+                    self._measure(X, sample_weight, rows, Xw, Yw, ww)
+                if self.standard is not None:
                     if not scaled:
-                        self._to_scaled()
+                        self.standard.to_scaled(self.coef, self.intercept)
                         scaled = True
                     Xw = self._standardise(Xw)
                 if first:
@@ -440,101 +397,39 @@ class MiniBatchSGD:
                 total_loss += loss * weight
                 total_weight += weight
         if scaled:
-            self._to_raw()
+            self.standard.to_raw(self.coef, self.intercept)
         self.end_epoch()
         return total_loss / total_weight if total_weight > 0 else 0.0
 
     # -- the preconditioner -------------------------------------------------
 
-    def _measure_preconditioner(self, X, sample_weight, rows, Xw, Yw, ww):
-        """Centre and scale the features: ``z = (x - shift) / scale``.
+    def _measure(self, X, sample_weight, rows, Xw, Yw, ww):
+        """Measure the standardised coordinates (see :mod:`._standardise`).
 
-        In these coordinates every feature, and the intercept, has unit
-        spread, so one step size suits them all: on raw data the step that
-        is stable for the largest-scale direction starves the others.  The
-        model is the same (``β = γ / scale``, ``b = c - shiftᵀβ``), so is the
-        objective: the penalty is applied to ``β`` through its ``prox`` with
-        one step per coefficient.  Without an intercept the features are only
-        scaled (by their root mean square).  A column that does not vary is
-        scaled by its magnitude, or, if it is zero, by the median scale.
-
-        The moments are read off the first window; when they show that the
-        data are not already standardised -- or X is sparse, where a window
-        can miss a rare feature -- they are measured over all the rows of
-        this pass (one extra read of X, for ``partial_fit`` of its first
-        chunk).  Data that are already centred and scaled are left as they
-        are, and cost nothing.
+        With a ``preconditioned`` schedule the run works in them, and a cold
+        start begins at the mean target.
         """
-        m = Yw.shape[0]
-        v = _unit_weights(ww, m)
-        moments = _column_moments(Xw, v)
-        shift, scale = self._standard_form(*moments, Xw.dtype)
-        # The metric of the optimality check, whatever the schedule.
-        self.metric = (shift, scale)
+        self.metric, standard = measure(
+            X, sample_weight, rows, Xw, ww, fit_intercept=self.fit_intercept
+        )
         if not self.precondition:
             return
+        self.standard = standard
         if self.fit_intercept and not np.any(self.coef) and not np.any(self.intercept):
-            self.intercept[:] = v @ Yw  # a cold start begins at the mean target
-        if _is_standard(shift, scale) and not sp.issparse(X):
-            return  # already standardised: the raw coordinates will do
-        n = X.shape[0] if rows is None else len(rows)
-        if sample_weight is None:
-            weights = np.full(n, 1.0 / n)
-        else:
-            weights = sample_weight if rows is None else sample_weight[rows]
-            weights = _unit_weights(weights, n)
-        shift, scale = self._standard_form(*_column_moments(X, weights, rows), Xw.dtype)
-        if not _is_standard(shift, scale):
-            dtype = self.coef.dtype
-            self.shift, self.scale = shift.astype(dtype), scale.astype(dtype)
-            self.metric = (self.shift, self.scale)
-
-    def _standard_form(self, mean, variance, dtype):
-        """``(shift, scale)`` from the columns' mean and variance."""
-        if not self.fit_intercept:
-            shift = np.zeros_like(mean)
-            spread = np.sqrt(variance + mean**2)
-        else:
-            shift = mean
-            spread = np.sqrt(variance)
-        resolution = np.sqrt(np.finfo(dtype).eps) * np.abs(shift)
-        varies = spread > resolution
-        typical = float(np.median(spread[varies])) if varies.any() else 1.0
-        scale = np.where(varies, spread, np.where(shift != 0, np.abs(shift), typical))
-        return shift, scale
+            self.intercept[:] = unit_weights(ww, Yw.shape[0]) @ Yw
 
     def _standardise(self, Xw):
-        """The window in the preconditioner's coordinates.
-
-        Dense windows are centred and scaled in the window buffer (a copy of
-        the rows, or made one); sparse ones are only scaled, their centring
-        is applied implicitly in the update (:meth:`_window_generic`).
-        """
-        if sp.issparse(Xw):
-            return (Xw @ sp.diags(1.0 / self.scale)).tocsr()
-        if Xw.base is not self._buffer:  # rows of X itself: never written
-            out = self._window_buffer(Xw.shape, Xw.dtype)
-            np.subtract(Xw, self.shift, out=out)
-        else:
-            out = np.subtract(Xw, self.shift, out=Xw)
-        return np.divide(out, self.scale, out=out)
-
-    def _to_scaled(self):
-        """Coefficients into the preconditioner's coordinates, in place."""
-        self.intercept += self.shift @ self.coef
-        self.coef *= self.scale[:, None]
-
-    def _to_raw(self):
-        """Coefficients back into the features' coordinates, in place."""
-        self.coef /= self.scale[:, None]
-        self.intercept -= self.shift @ self.coef
+        """The window in the preconditioner's coordinates, never writing to X."""
+        if sp.issparse(Xw) or Xw.base is self._buffer:
+            return self.standard.transform(Xw, out=Xw)
+        out = self._window_buffer(Xw.shape, Xw.dtype)  # rows of X itself
+        return self.standard.transform(Xw, out=out)
 
     def _raw(self, coef, intercept):
-        """Scaled-coordinate coefficients (e.g. averages) in raw coordinates."""
-        if self.scale is None:
+        """Coefficients kept in the preconditioner's coordinates, in raw ones."""
+        if self.standard is None:
             return coef, intercept
-        coef = coef / self.scale[:, None]
-        return coef, intercept - self.shift @ coef
+        return self.standard.raw(coef, intercept)
 
     def _calibrate(self, Zw, Yw, ww, n_rows):
         """Measure the step cap and the stable step; tell the schedule.
@@ -547,11 +442,11 @@ class MiniBatchSGD:
         targets' spread, and ``SAFE_FACTOR`` times that caps every schedule:
         a larger step only makes the iterates oscillate further.
         """
-        if sp.issparse(Zw) and self.scale is not None:
-            Zw = Zw.toarray() - self.shift / self.scale  # the centred window
+        if sp.issparse(Zw) and self.standard is not None:
+            Zw = Zw.toarray() - self.standard.offset  # the centred window
         self.max_eta = self._safe_step(Zw, ww)
         m = Yw.shape[0]
-        v = _unit_weights(ww, m)
+        v = unit_weights(ww, m)
         probe = min(m, _CURVATURE_ROWS)  # rows enough for λmax, little memory
         curvature = _largest_curvature(
             Zw[:probe], v[:probe] / v[:probe].sum(), self.fit_intercept
@@ -649,14 +544,14 @@ class MiniBatchSGD:
         gemv = _gemv(Xw.dtype)
         coef = np.ascontiguousarray(self.coef[:, 0])  # a view: coef is (d, 1)
         b = self.intercept.dtype.type(self.intercept[0])
-        per_coefficient = self.penalty is not None and self.scale is not None
+        per_coefficient = self.penalty is not None and self.standard is not None
         if self.penalty is None:
             scales = np.ones_like(etas)
         elif per_coefficient:
             # In scaled coordinates the ridge shrinks each coefficient by its
             # own factor 1 / (1 + eta·alpha / scale_j²): applied after the gemv.
-            shrink = self.penalty.shrink(np.outer(etas * self.alpha, self.scale**-2.0))
-            scales = shrink.astype(Xw.dtype)
+            scales = self.standard.shrink(self.penalty, etas * self.alpha)
+            scales = scales.astype(Xw.dtype)
         else:
             scales = np.broadcast_to(self.penalty.shrink(etas * self.alpha), etas.shape)
         sizes = np.full(len(etas), B, dtype=np.float64)
@@ -714,8 +609,8 @@ class MiniBatchSGD:
         average_from = self._averaging_from(len(etas), n_rows)
         # Sparse windows are scaled but not centred: centre implicitly.
         offset = None
-        if self.scale is not None and sp.issparse(Xw) and np.any(self.shift):
-            offset = (self.shift / self.scale)[:, None]
+        if self.standard is not None and sp.issparse(Xw):
+            offset = self.standard.offset[:, None]
         for j, eta in enumerate(etas.tolist()):
             batch = slice(j * B, (j + 1) * B)
             Xb = Xw[batch]
@@ -732,7 +627,11 @@ class MiniBatchSGD:
             if offset is not None:
                 coef += eta * offset * G.sum(axis=0)
             if self.penalty is not None:
-                coef[...] = self._prox(coef, eta * self.alpha)
+                step = eta * self.alpha
+                if self.standard is None:
+                    coef[...] = self.penalty.prox(coef, step)
+                else:
+                    coef[...] = self.standard.prox(self.penalty, coef, step)
             if self.fit_intercept:
                 intercept -= eta * G.sum(axis=0)
             if j >= average_from:
@@ -748,81 +647,6 @@ class MiniBatchSGD:
                 return 0.0
             v = ww / total
         return float(self.loss.value(Yw, predictions, v))
-
-    def optimality(self, X, Y, sample_weight, coef, intercept):
-        r"""The full gradient mapping's norm, the objective and the step used.
-
-        The gradient mapping at ``(coef, intercept)`` is
-
-        :math:`\lVert \theta - \operatorname{prox}_{\eta \alpha R}(\theta -
-        \eta \nabla F(\theta)) \rVert / \eta` over all rows, with
-        :math:`\eta = 1 / \lambda_{\max}` of the full-batch loss, in
-        standardised coordinates (each feature centred and scaled as measured
-        on the first window), so that no feature's scale dominates it.  It is
-        zero exactly at the optimum of a smooth loss, and a proximal gradient
-        step of size :math:`\eta` would lower the objective by at least
-        :math:`\eta \lVert G \rVert^2 / 2`.  One pass over X; ``coef`` has
-        shape (n_features, n_targets).
-
-        Returns
-        -------
-        norm : float
-        objective : float
-            Mean loss + alpha · penalty.
-        eta : float
-        """
-        n = X.shape[0]
-        v = _unit_weights(sample_weight, n)
-        P = safe_sparse_dot(X, coef, dense_output=True)
-        if self.fit_intercept:
-            P = P + intercept
-        objective = float(self.loss.value(Y, P, v))
-        if self.penalty is not None:
-            objective += self.alpha * float(self.penalty.value(coef))
-        G = np.asarray(self.loss.gradient(Y, P, v), dtype=np.float64)
-        grad = np.asarray(safe_sparse_dot(X.T, G, dense_output=True))
-        grad_b = G.sum(axis=0) if self.fit_intercept else np.zeros(G.shape[1])
-        shift, scale = self.metric
-        # To standardised coordinates: γ = scale·β, c = b + shiftᵀβ.
-        scale = scale[:, None]
-        grad = (grad - np.outer(shift, grad_b)) / scale
-        gamma = coef * scale
-        eta = 1.0 / self._metric_curvature(X, sample_weight)
-        moved = gamma - eta * grad
-        if self.penalty is not None:
-            moved = self.penalty.prox(moved / scale, eta * self.alpha / scale**2)
-            moved = moved * scale
-        mapping = np.concatenate([(gamma - moved).ravel(), eta * grad_b]) / eta
-        return float(np.linalg.norm(mapping)), objective, eta
-
-    def _metric_curvature(self, X, sample_weight):
-        """λmax of the full-batch loss in the metric's coordinates."""
-        smoothness = getattr(self.loss, "smoothness", None) or 1.0
-        if self.scale is not None and self.curvature:
-            return smoothness * self.curvature  # measured in these coordinates
-        rows = min(X.shape[0], _CURVATURE_ROWS)
-        Z = X[:rows]
-        Z = Z.toarray() if sp.issparse(Z) else np.asarray(Z, dtype=np.float64)
-        shift, scale = self.metric
-        Z = (Z - shift) / scale
-        v = _unit_weights(None if sample_weight is None else sample_weight[:rows], rows)
-        curvature = _largest_curvature(Z, v, self.fit_intercept)
-        return smoothness * curvature if curvature > 0 else 1.0
-
-    def _prox(self, coef, step):
-        """The penalty's prox, in scaled coordinates if preconditioned.
-
-        With ``β = γ / scale`` the prox of ``step · R(β)`` in the metric of
-        the scaled coordinates is ``scale · prox_R(γ / scale, step / scale²)``
-        for a separable R: one step per coefficient, which the penalty
-        protocol allows (the steps of a diagonal metric).
-        """
-        if self.scale is None:
-            return self.penalty.prox(coef, step)
-        scale = self.scale[:, None]
-        return self.penalty.prox(coef / scale, step / scale**2) * scale
-
-    # -- divergence -------------------------------------------------------
 
     def _check(self, loss, etas, Yw, ww):
         if self._baseline is None:
@@ -854,14 +678,3 @@ class MiniBatchSGD:
             "Lower eta0, scale the features (e.g. with StandardScaler), or use "
             "learning_rate='auto', which measures its step from the data."
         )
-
-    def objective(self, X, Y, sample_weight, coef, intercept):
-        """The full objective, mean loss + alpha · penalty, over all rows."""
-        v = _unit_weights(sample_weight, X.shape[0])
-        P = safe_sparse_dot(X, coef, dense_output=True)
-        if self.fit_intercept:
-            P = P + intercept
-        value = float(self.loss.value(Y, P, v))
-        if self.penalty is not None:
-            value += self.alpha * float(self.penalty.value(coef))
-        return value

@@ -88,17 +88,17 @@ def test_the_seed_line_at_defaults():
 def test_preconditioner_is_measured_and_undone():
     X, y = DATASETS["offsets ±100, y + 500"]
     reg = SGDMiniBatchRegressor(random_state=0).fit(X, y)
-    engine = reg._sgd
+    standard = reg._sgd.standard
     # Centred and scaled by each column's own mean and spread ...
-    assert_allclose(engine.shift, X.mean(axis=0), rtol=1e-10)
-    assert_allclose(engine.scale, X.std(axis=0), rtol=1e-10)
+    assert_allclose(standard.shift, X.mean(axis=0), rtol=1e-10)
+    assert_allclose(standard.scale, X.std(axis=0), rtol=1e-10)
     # ... while coef_ is in the features' own units: predictions agree with
     # the optimum's to a fraction of the noise.
     ref = Ridge(alpha=ALPHA * len(y)).fit(X, y)
     assert np.abs(reg.predict(X) - ref.predict(X)).max() < 0.05 * np.std(y)
     # Standardised data are left as they are (the fast path is unchanged).
     Z, t = make_regression(3000, 5, noise=1, random_state=0)
-    assert SGDMiniBatchRegressor(random_state=0).fit(Z, t)._sgd.scale is None
+    assert SGDMiniBatchRegressor(random_state=0).fit(Z, t)._sgd.standard is None
 
 
 def test_step_grows_with_the_batch_size():
@@ -168,7 +168,7 @@ def test_explicit_schedules_keep_sgdregressors_meaning(learning_rate, params):
     assert ours.score(X, y) == pytest.approx(theirs.score(X, y), abs=0.005)
     error = np.linalg.norm(ours.coef_ - theirs.coef_) / np.linalg.norm(theirs.coef_)
     assert error <= 0.05  # both end in the noise of their last steps
-    assert ours._sgd.scale is None  # no preconditioner: their update rule
+    assert ours._sgd.standard is None  # no preconditioner: their update rule
 
 
 @pytest.mark.parametrize("average", [True, np.True_, 1])

@@ -1,0 +1,204 @@
+r"""Centred, scaled coordinates: the diagonal preconditioner of mini-batch SGD.
+
+On raw data one step size cannot suit every feature and the intercept: the
+step that is stable for the largest-scale direction starves the others.  In
+the coordinates
+
+.. math::
+
+    z = (x - \text{shift}) / \text{scale}, \qquad
+    \gamma = \text{scale} \cdot \beta, \qquad
+    c = b + \text{shift}^\top \beta
+
+every feature has unit spread and the intercept is decoupled from the
+features' means, while the model is the same (:math:`z^\top\gamma + c =
+x^\top\beta + b`).  The penalty stays on :math:`\beta`: its proximal step in
+these coordinates takes one step per coefficient (see
+:meth:`Standardisation.prox`), so the objective is unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.sparsefuncs import mean_variance_axis
+
+__all__ = ["Standardisation", "column_moments", "unit_weights"]
+
+
+def unit_weights(weights, m):
+    """Weights summing to one (uniform without sample weights, or all zero)."""
+    if weights is None or not weights.sum() > 0:
+        return np.full(m, 1.0 / max(m, 1))
+    return np.asarray(weights, dtype=np.float64) / float(weights.sum())
+
+
+def column_moments(X, weights, rows=None, *, pilot=None, block=256):
+    """Weighted mean and variance of each column (``weights`` sum to 1).
+
+    Dense X is read in blocks of rows, each shifted by ``pilot`` (a guess of
+    the mean; the first row if None) before squaring, so that the variance of
+    a column with a large offset is not lost to cancellation; the only
+    temporary is one block.  Sparse X uses scikit-learn's
+    :func:`~sklearn.utils.sparsefuncs.mean_variance_axis`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1e8 + 1.0], [1e8 - 1.0]])
+    >>> column_moments(X, np.array([0.5, 0.5]))
+    (array([1.e+08]), array([1.]))
+    """
+    if rows is not None and sp.issparse(X):
+        X, rows = X[rows], None
+    if sp.issparse(X):
+        mean, var = mean_variance_axis(sp.csr_matrix(X), axis=0, weights=weights)
+        return np.asarray(mean, dtype=np.float64), np.asarray(var, dtype=np.float64)
+    n = X.shape[0] if rows is None else len(rows)
+    if pilot is None:
+        pilot = np.asarray(X[0] if rows is None else X[rows[0]], dtype=np.float64)
+    shifted = np.zeros(X.shape[1])
+    second = np.zeros(X.shape[1])
+    for start in range(0, n, block):
+        part = slice(start, start + block)
+        Xb = X[part] if rows is None else X[rows[part]]
+        Db = np.subtract(Xb, pilot, dtype=np.float64)
+        v = weights[part]
+        shifted += v @ Db
+        second += v @ np.square(Db, out=Db)
+    return pilot + shifted, np.maximum(second - shifted**2, 0.0)
+
+
+class Standardisation:
+    """``z = (x - shift) / scale`` and the coefficients' change of variables.
+
+    Parameters
+    ----------
+    shift, scale : ndarray of shape (n_features,)
+        ``scale > 0``; ``shift`` is zero without an intercept.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = Standardisation(np.array([10.0]), np.array([2.0]))
+    >>> coef, intercept = np.array([[3.0]]), np.array([1.0])
+    >>> s.to_scaled(coef, intercept); coef, intercept  # γ = 2·3, c = 1 + 10·3
+    (array([[6.]]), array([31.]))
+    >>> s.to_raw(coef, intercept); coef, intercept
+    (array([[3.]]), array([1.]))
+    """
+
+    def __init__(self, shift, scale):
+        self.shift = shift
+        self.scale = scale
+
+    @classmethod
+    def from_moments(cls, mean, variance, *, fit_intercept, dtype):
+        """Centre (with an intercept) and scale by the spread of each column.
+
+        Without an intercept the columns are only scaled, by their root mean
+        square.  A column that does not vary is scaled by its magnitude (its
+        rounding noise after centring stays at the dtype's resolution), or,
+        if it is zero, by the median scale of the others.
+        """
+        if fit_intercept:
+            shift, spread = mean, np.sqrt(variance)
+        else:
+            shift, spread = np.zeros_like(mean), np.sqrt(variance + mean**2)
+        resolution = np.sqrt(np.finfo(dtype).eps) * np.abs(shift)
+        varies = spread > resolution
+        typical = float(np.median(spread[varies])) if varies.any() else 1.0
+        scale = np.where(varies, spread, np.where(shift != 0, np.abs(shift), typical))
+        return cls(shift.astype(dtype), scale.astype(dtype))
+
+    def is_trivial(self):
+        """Whether the data are already centred and scaled well enough."""
+        return bool(
+            np.all(np.abs(self.shift) <= 0.25 * self.scale)
+            and np.all(np.abs(np.log2(self.scale)) <= 1)
+        )
+
+    @property
+    def offset(self):
+        """``shift / scale``: what a sparse window, scaled only, still lacks."""
+        return self.shift / self.scale
+
+    def transform(self, Xw, out):
+        """The rows in these coordinates: dense into ``out``, sparse scaled.
+
+        ``out`` may be ``Xw`` itself (a window buffer, never X).  Sparse rows
+        are scaled but not centred, to stay sparse; the update centres them
+        implicitly with :attr:`offset`.
+        """
+        if sp.issparse(Xw):
+            return (Xw @ sp.diags(1.0 / self.scale)).tocsr()
+        np.subtract(Xw, self.shift, out=out)
+        return np.divide(out, self.scale, out=out)
+
+    def to_scaled(self, coef, intercept):
+        """``(β, b) -> (γ, c)`` in place; ``coef`` is (n_features, n_targets)."""
+        intercept += self.shift @ coef
+        coef *= self.scale[:, None]
+
+    def to_raw(self, coef, intercept):
+        """``(γ, c) -> (β, b)`` in place."""
+        coef /= self.scale[:, None]
+        intercept -= self.shift @ coef
+
+    def raw(self, coef, intercept):
+        """``(γ, c) -> (β, b)`` as new arrays (e.g. for averages)."""
+        coef = coef / self.scale[:, None]
+        return coef, intercept - self.shift @ coef
+
+    def gradient(self, grad, grad_intercept):
+        """A gradient in ``(β, b)`` as a gradient in ``(γ, c)``."""
+        return (grad - np.outer(self.shift, grad_intercept)) / self.scale[:, None]
+
+    def prox(self, penalty, coef, step):
+        """The prox of ``step · R(β)`` in the scaled coordinates, at ``γ``.
+
+        ``scale · prox_R(γ / scale, step / scale²)``: for a separable R, one
+        step per coefficient, which the penalty protocol allows.
+        """
+        scale = self.scale[:, None]
+        return penalty.prox(coef / scale, step / scale**2) * scale
+
+    def shrink(self, penalty, steps):
+        """Per-coefficient ridge factors of the steps ``steps``, (n, d)."""
+        return penalty.shrink(np.outer(steps, self.scale**-2.0))
+
+
+def measure(X, sample_weight, rows, window, window_weights, *, fit_intercept):
+    """The metric of standardised coordinates, and the preconditioner if any.
+
+    The moments are read off the first ``window`` of rows; when they show
+    that the data are not already standardised -- or X is sparse, where a
+    window can miss a rare feature -- they are measured again over all the
+    rows of this pass (one more read of X).
+
+    Returns
+    -------
+    metric : Standardisation
+        The coordinates in which convergence is judged.
+    preconditioner : Standardisation or None
+        None when the data are already standardised: the raw coordinates
+        will do, at no cost.
+    """
+    dtype = window.dtype
+    v = unit_weights(window_weights, window.shape[0])
+    mean, variance = column_moments(window, v)
+    metric = Standardisation.from_moments(
+        mean, variance, fit_intercept=fit_intercept, dtype=dtype
+    )
+    if metric.is_trivial() and not sp.issparse(X):
+        return metric, None
+    n = X.shape[0] if rows is None else len(rows)
+    weights = sample_weight
+    if weights is not None and rows is not None:
+        weights = weights[rows]
+    weights = unit_weights(weights, n)
+    mean, variance = column_moments(X, weights, rows, pilot=mean)
+    metric = Standardisation.from_moments(
+        mean, variance, fit_intercept=fit_intercept, dtype=dtype
+    )
+    return metric, None if metric.is_trivial() else metric
