@@ -177,9 +177,9 @@ class SGDMiniBatchRegressor(LinearRegressorMixin, BaseEstimator):
     **Optimality check.** The epoch objective stops improving both when the
     fit has arrived and when the steps are too small to move.  So, unless
     ``tol`` is None or ``early_stopping`` is set, fit computes the full
-    gradient mapping (one pass over X, in standardised coordinates): still
-    above 5% of its value at the start, with a full gradient step worth more
-    than 1% of the objective, means far from the optimum.  ``"auto"`` then
+    gradient mapping (one pass over X, in standardised coordinates) and from
+    it a lower bound on what the objective can still lose: more than 1% of
+    the objective means far from the optimum.  ``"auto"`` then
     halves its step and goes on; at the end of a run, any schedule gets a
     ConvergenceWarning saying what to change.  For losses without a curvature
     bound, a fit worse than predicting the mean gets the warning.
@@ -410,7 +410,15 @@ default=None
         return self
 
     def _warn_far(self, engine, n_iter, problem):
-        if engine.precondition:
+        if not self.fit_intercept and np.max(np.abs(engine.metric.offset)) > 1:
+            # Without an intercept the means cannot be centred away: the
+            # problem is ill-conditioned in any diagonal scaling.
+            advice = (
+                "the features' means are large next to their spread and "
+                "fit_intercept=False, so they cannot be centred away: centre "
+                "the features or fit an intercept"
+            )
+        elif engine.precondition:
             advice = "raise max_iter or lower tol"
         else:
             advice = (

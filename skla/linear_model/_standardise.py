@@ -179,7 +179,7 @@ def measure(X, sample_weight, rows, window, window_weights, *, fit_intercept):
     Returns
     -------
     metric : Standardisation
-        The coordinates in which convergence is judged.
+        The coordinates in which convergence is judged: always centred.
     preconditioner : Standardisation or None
         None when the data are already standardised: the raw coordinates
         will do, at no cost.
@@ -188,7 +188,7 @@ def measure(X, sample_weight, rows, window, window_weights, *, fit_intercept):
     v = unit_weights(window_weights, window.shape[0])
     mean, variance = column_moments(window, v)
     metric = Standardisation.from_moments(
-        mean, variance, fit_intercept=fit_intercept, dtype=dtype
+        mean, variance, fit_intercept=True, dtype=dtype
     )
     if metric.is_trivial() and not sp.issparse(X):
         return metric, None
@@ -199,6 +199,12 @@ def measure(X, sample_weight, rows, window, window_weights, *, fit_intercept):
     weights = unit_weights(weights, n)
     mean, variance = column_moments(X, weights, rows, pilot=mean)
     metric = Standardisation.from_moments(
-        mean, variance, fit_intercept=fit_intercept, dtype=dtype
+        mean, variance, fit_intercept=True, dtype=dtype
     )
-    return metric, None if metric.is_trivial() else metric
+    if fit_intercept:
+        return metric, None if metric.is_trivial() else metric
+    # Without an intercept the features can be scaled, not centred.
+    scaled = Standardisation.from_moments(
+        mean, variance, fit_intercept=False, dtype=dtype
+    )
+    return metric, None if scaled.is_trivial() else scaled

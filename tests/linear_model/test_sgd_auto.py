@@ -217,6 +217,26 @@ def test_warning_when_max_iter_is_too_small_for_auto():
     assert any("far from the optimum" in m and "raise max_iter" in m for m in messages)
 
 
+def test_without_intercept_large_means_are_not_silent():
+    # y through the origin, features with means of ±100 and no intercept:
+    # no diagonal scaling helps, and a gradient small along the means hides
+    # a large error; the check sees it (Sherman-Morrison on the means).
+    X, y = DATASETS["offsets ±100, y + 500"]
+    y = y - 500
+    reg = SGDMiniBatchRegressor(fit_intercept=False, batch_size=32, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="centre the features"):
+        reg.fit(X, y)
+    reference = Ridge(alpha=ALPHA * len(y), fit_intercept=False).fit(X, y)
+    assert reg.score(X, y) < reference.score(X, y) - 0.1  # the warning is right
+    # Centred features without an intercept are fine.
+    Z = X - X.mean(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        reg.fit(Z, y - y.mean())
+    reference.fit(Z, y - y.mean())
+    assert reg.score(Z, y - y.mean()) >= reference.score(Z, y - y.mean()) - 0.01
+
+
 @pytest.mark.parametrize("loss", ["epsilon_insensitive", "rmse"])
 @pytest.mark.parametrize("eta0", [1e3, 1e6])
 @pytest.mark.parametrize("scale", [1.0, 1000.0])
