@@ -105,7 +105,8 @@ class Standardisation:
             shift, spread = mean, np.sqrt(variance)
         else:
             shift, spread = np.zeros_like(mean), np.sqrt(variance + mean**2)
-        resolution = np.sqrt(np.finfo(dtype).eps) * np.abs(shift)
+        # Rounding noise: a few units in the last place of the mean.
+        resolution = 64 * np.finfo(dtype).eps * np.abs(shift)
         varies = spread > resolution
         typical = float(np.median(spread[varies])) if varies.any() else 1.0
         scale = np.where(varies, spread, np.where(shift != 0, np.abs(shift), typical))
@@ -135,20 +136,28 @@ class Standardisation:
         np.subtract(Xw, self.shift, out=out)
         return np.divide(out, self.scale, out=out)
 
+    def _moved(self, coef):
+        """``shiftᵀβ`` in float64: with large means it cancels most of ``c``."""
+        return self.shift.astype(np.float64) @ coef.astype(np.float64)
+
     def to_scaled(self, coef, intercept):
         """``(β, b) -> (γ, c)`` in place; ``coef`` is (n_features, n_targets)."""
-        intercept += self.shift @ coef
+        intercept[...] = intercept + self._moved(coef)
         coef *= self.scale[:, None]
 
     def to_raw(self, coef, intercept):
-        """``(γ, c) -> (β, b)`` in place."""
+        """``(γ, c) -> (β, b)`` in place.
+
+        The intercept is computed from the rounded ``β`` in float64, so that
+        ``xᵀβ + b`` reproduces ``zᵀγ + c`` even in float32.
+        """
         coef /= self.scale[:, None]
-        intercept -= self.shift @ coef
+        intercept[...] = intercept - self._moved(coef)
 
     def raw(self, coef, intercept):
         """``(γ, c) -> (β, b)`` as new arrays (e.g. for averages)."""
-        coef = coef / self.scale[:, None]
-        return coef, intercept - self.shift @ coef
+        coef = (coef / self.scale[:, None]).astype(coef.dtype)
+        return coef, intercept - self._moved(coef)
 
     def gradient(self, grad, grad_intercept):
         """A gradient in ``(β, b)`` as a gradient in ``(γ, c)``."""

@@ -73,6 +73,28 @@ def test_defaults_reach_the_optimum_on_raw_data(name, batch_size, sgdregressor_s
     assert score >= sgdregressor_scores[name] - 1e-9
 
 
+@pytest.mark.parametrize("name", list(_make_regression_family()))
+@pytest.mark.parametrize("batch_size", [8, 256])
+def test_float32_raw_data_at_defaults(name, batch_size):
+    X, y = DATASETS[name]
+    X, y = X.astype(np.float32), y.astype(np.float32)
+    reg = SGDMiniBatchRegressor(batch_size=batch_size, random_state=0).fit(X, y)
+    assert reg.coef_.dtype == np.float32
+    # The reference solves the same float32 data in float64.  (A column of
+    # spread 1e-3 at a mean of 100 is real data in float32, not rounding.)
+    X64, y64 = X.astype(np.float64), y.astype(np.float64)
+    assert reg.score(X64, y64) >= optimum(X64, y64) - 1e-3
+
+
+def test_a_constant_column_gets_no_weight():
+    X, y = DATASETS["make_regression"]
+    X = X.astype(np.float32)
+    X[:, 1] = 1e6  # rounding noise after centring must not look like signal
+    reg = SGDMiniBatchRegressor(random_state=0).fit(X, y)
+    assert reg.coef_[1] == 0
+    assert reg.score(X, y) >= optimum(X.astype(np.float64), y) - 0.01
+
+
 def test_the_seed_line_at_defaults():
     # 30 points of y = 2x + 1 + noise: the notes' first regression.
     rng = np.random.default_rng(0)
