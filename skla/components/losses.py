@@ -49,6 +49,11 @@ class Loss(Protocol):
       of the weighted data to get a safe step.
     - ``quadratic``: True if ``ℓ = ½ (y - p)²``, which lets a solver work on
       the Gram matrix instead of X.
+    - ``gradient_bound``: a bound on ``|∂ℓ/∂p|`` for losses that grow
+      linearly (Huber's ``epsilon``), or None.  Mini-batch SGD's ``"auto"``
+      step treats such a loss as one without a curvature bound when the
+      bound is below the targets' spread: most residuals then sit where the
+      loss is linear, and steps sized by the curvature would crawl.
 
     Examples
     --------
@@ -135,6 +140,10 @@ class Huber(_SeparableLoss):
 
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon
+
+    @property
+    def gradient_bound(self):
+        return float(self.epsilon)
 
     def _loss(self, r):
         a = np.abs(r)

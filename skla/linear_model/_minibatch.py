@@ -440,7 +440,10 @@ class MiniBatchSGD:
         curvature bound has subgradients that do not shrink near the
         optimum; its step is the one that moves the predictions by about the
         targets' spread, and ``SAFE_FACTOR`` times that caps every schedule:
-        a larger step only makes the iterates oscillate further.
+        a larger step only makes the iterates oscillate further.  So is a
+        smooth loss whose gradient is bounded (``gradient_bound``, Huber's
+        ``epsilon``) below the targets' spread: most residuals sit where it
+        is linear.
         """
         if sp.issparse(Zw) and self.standard is not None:
             Zw = Zw.toarray() - self.standard.offset  # the centred window
@@ -461,13 +464,18 @@ class MiniBatchSGD:
             expected = single
         expected = expected if expected > 0 else 1.0
         smoothness = getattr(self.loss, "smoothness", None)
-        if smoothness:
+        bound = getattr(self.loss, "gradient_bound", None)
+        spread = float(np.sqrt(v @ np.square(Yw - v @ Yw)).max())
+        linear = not smoothness or (bound is not None and bound < spread)
+        if not linear:
             step = 1.0 / (smoothness * expected)
         else:
-            spread = float(np.sqrt(v @ np.square(Yw - v @ Yw)).max())
-            step = (spread if spread > 0 else 1.0) / expected
-            self.max_eta = SAFE_FACTOR * step
-        self._calibration = (step, -(-n_rows // self.batch_size), bool(smoothness))
+            # (Sub)gradients that do not shrink with the residual: a step
+            # that moves the predictions by about the targets' spread.
+            spread = spread if spread > 0 else 1.0
+            step = spread / ((bound or 1.0) * expected)
+            self.max_eta = max(self.max_eta if smoothness else 0.0, SAFE_FACTOR * step)
+        self._calibration = (step, -(-n_rows // self.batch_size), not linear)
         calibrate = getattr(self.schedule, "calibrate", None)
         if calibrate is not None:
             calibrate(step, period=self._calibration[1], smooth=self._calibration[2])

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.optimize import linprog
+from scipy.optimize import linprog, minimize
 from sklearn.datasets import load_diabetes, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge, SGDRegressor
@@ -304,6 +304,28 @@ def test_nonsmooth_losses_converge_at_defaults_on_raw_data():
     lstsq = design @ np.linalg.lstsq(design, y, rcond=None)[0]
     best = 1 - np.sum((y - lstsq) ** 2) / np.sum((y - y.mean()) ** 2)
     assert reg.score(X, y) >= best - 1e-3
+
+
+def huber_objective(theta, X, y, epsilon, alpha):
+    r = y - X @ theta[:-1] - theta[-1]
+    a = np.abs(r)
+    loss = np.where(a <= epsilon, 0.5 * r**2, epsilon * (a - 0.5 * epsilon))
+    return loss.mean() + 0.5 * alpha * theta[:-1] @ theta[:-1]
+
+
+@pytest.mark.parametrize("batch_size", [1, 32, 256])
+def test_huber_at_defaults_reaches_its_optimum(batch_size):
+    # epsilon=0.1 against residuals of size 5: the loss is linear almost
+    # everywhere, and steps sized by its curvature would crawl.
+    X, y = make_regression(2000, 5, noise=5, random_state=0)
+    reg = SGDMiniBatchRegressor(loss="huber", batch_size=batch_size, random_state=0)
+    reg.fit(X, y)
+    args = (X, y, reg.epsilon, ALPHA)
+    best = minimize(
+        huber_objective, np.zeros(6), args=args, method="L-BFGS-B", tol=1e-12
+    ).fun
+    reached = huber_objective(np.append(reg.coef_, reg.intercept_), *args)
+    assert reached <= 1.01 * best
 
 
 def test_partial_fit_divergence_leaves_the_model_as_it_was():
