@@ -75,6 +75,22 @@ def _source(path):
 
 
 def _check(args):
+    """Every argument checked before anything is read or written."""
+    from ._plugins import names
+
+    algorithms = names("svd_solver")
+    if args.algorithm not in algorithms:
+        raise ValueError(
+            f"--algorithm must be one of {', '.join(algorithms)}; "
+            f"got {args.algorithm!r}."
+        )
+    if args.image is not None:
+        from .image import _existing_file
+
+        _existing_file(args.image, "an image file")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: exists and is not a directory.")
     if args.k is not None and args.k < 1:
         raise ValueError(f"-k must be a positive rank; got {args.k}.")
     if args.ranks is not None and min(args.ranks) < 1:
@@ -85,7 +101,14 @@ def _check(args):
 
 def run(args) -> int:
     """Compress, write the files, print the table."""
-    from .image import compress, contact_sheet, jpeg_at_size, psnr, to_array
+    from .image import (
+        CompressedImage,
+        compress,
+        contact_sheet,
+        jpeg_at_size,
+        psnr,
+        to_array,
+    )
 
     _check(args)
     image, name = _source(args.image)
@@ -110,10 +133,11 @@ def run(args) -> int:
     compressed = compress(image, target, algorithm=args.algorithm)
     _progress(f"factorised in {time.perf_counter() - start:.2f} s")
 
-    # JPEG codes L or RGB: its PSNR is measured against the image in that mode.
-    jpeg_reference = to_array(image.convert(_jpeg_mode(image)))[0]
+    jpeg_source, jpeg_reference, jpeg_scale = _jpeg_setting(image, pixels, peak)
     npz = out / f"{name}_svd.npz"
     npz_bytes = compressed.save(npz)
+    # The table describes what was saved: U and Vᵀ rounded to float16.
+    compressed = CompressedImage.load(npz)
     rows, panels, labels = [], [image], ["original"]
     for k in ranks:
         rebuilt = compressed.rebuild(k)
@@ -124,8 +148,10 @@ def run(args) -> int:
         labels.append(f"n = {label}")
         error = np.linalg.norm(pixels - rebuilt) / np.linalg.norm(pixels)
         budget = compressed.stored_bytes(k)
-        quality, jpeg_bytes, jpeg = jpeg_at_size(image, budget)
-        jpeg_psnr = psnr(jpeg_reference, jpeg, peak)
+        quality, jpeg_bytes, jpeg = jpeg_at_size(jpeg_source, budget)
+        jpeg_psnr = None
+        if quality is not None:
+            jpeg_psnr = psnr(jpeg_reference, jpeg * jpeg_scale, peak)
         rows.append(
             (
                 label,
@@ -135,7 +161,7 @@ def run(args) -> int:
                 budget,
                 quality,
                 jpeg_bytes,
-                jpeg_psnr if quality is not None else None,
+                jpeg_psnr,
             )
         )
     sheet = out / f"{name}_ranks.png"
@@ -147,8 +173,23 @@ def run(args) -> int:
     return 0
 
 
-def _jpeg_mode(image):
-    return "L" if image.mode in ("L", "1", "I;16", "I") else "RGB"
+def _jpeg_setting(image, pixels, peak):
+    """What JPEG encodes, what its PSNR is measured against, and its scale.
+
+    JPEG codes 8-bit L or RGB.  An 8-bit image is compared in that mode; a
+    16-bit one is coded from its pixels divided by 257 and compared, times
+    257, with the 16-bit original -- not clipped to 8 bits by Pillow.
+    """
+    from PIL import Image
+
+    from .image import to_array
+
+    if peak > 255:
+        eight_bit = np.rint(pixels[:, :, 0] / 257).astype(np.uint8)
+        return Image.fromarray(eight_bit), pixels, 257.0
+    mode = "L" if image.mode in ("L", "1") else "RGB"
+    source = image.convert(mode)
+    return source, to_array(source)[0], 1.0
 
 
 def _rank_label(compressed, k):

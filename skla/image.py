@@ -25,6 +25,7 @@ non-image files raise :class:`ImageError` naming the file.
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,9 +105,7 @@ def load_image(path) -> Image.Image:
     >>> image.mode, image.size
     ('L', (4, 3))
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ImageError(f"{path}: no such file")
+    path = _existing_file(path, "an image file")
     try:
         with Image.open(path) as image:
             image.load()  # decode now, so a truncated file fails here
@@ -117,6 +116,16 @@ def load_image(path) -> Image.Image:
         raise ImageError(f"{path}: not an image file Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{path}: truncated or damaged image ({exc})") from None
+
+
+def _existing_file(path, what):
+    """``path`` as a Path if it is a file, else an ImageError saying why."""
+    path = Path(path)
+    if path.is_dir():
+        raise ImageError(f"{path}: is a directory, not {what}")
+    if not path.is_file():
+        raise ImageError(f"{path}: no such file")
+    return path
 
 
 def to_array(image: Image.Image):
@@ -293,16 +302,69 @@ class CompressedImage:
 
     @classmethod
     def load(cls, path) -> CompressedImage:
-        """Read factors written by :meth:`save`."""
+        """Read factors written by :meth:`save`, checking them.
+
+        Raises
+        ------
+        ImageError
+            Naming the file, if it is missing, a directory, not an ``.npz``
+            archive of factors (empty, truncated, a plain ``.npy``), or if
+            its factors are inconsistent or not finite.
+        """
+        path = _existing_file(path, "a compressed image file")
         try:
-            with np.load(path) as data:
+            data = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            reason = str(exc) or type(exc).__name__
+            raise ImageError(
+                f"{path}: not a compressed image file ({reason})"
+            ) from None
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ImageError(
+                f"{path}: not a compressed image file (a single array, not the "
+                ".npz archive of factors that CompressedImage.save writes)"
+            )
+        try:
+            with data:
                 n = sum(1 for key in data.files if key.startswith("s"))
                 factors = [
                     (data[f"U{i}"], data[f"s{i}"], data[f"Vt{i}"]) for i in range(n)
                 ]
-                return cls(factors, str(data["mode"]), float(data["peak"]))
-        except (OSError, ValueError, KeyError) as exc:
+                mode, peak = str(data["mode"]), float(data["peak"])
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise ImageError(f"{path}: not a compressed image file ({exc})") from None
+        problem = _factor_problem(factors, mode, peak)
+        if problem:
+            raise ImageError(f"{path}: damaged compressed image: {problem}")
+        return cls(factors, mode, peak)
+
+
+_CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4, "I;16": 1}
+
+
+def _factor_problem(factors, mode, peak):
+    """What is wrong with loaded factors, or an empty string."""
+    if mode not in _CHANNELS:
+        return f"mode {mode!r} is not one of {sorted(_CHANNELS)}"
+    if not (np.isfinite(peak) and peak in (255.0, 65535.0)):
+        return f"peak {peak!r} is not 255 or 65535"
+    if len(factors) != _CHANNELS[mode]:
+        return f"{len(factors)} channel(s) for mode {mode} ({_CHANNELS[mode]})"
+    shapes = set()
+    for i, (U, s, Vt) in enumerate(factors):
+        if U.ndim != 2 or s.ndim != 1 or Vt.ndim != 2:
+            return f"channel {i}: U, s, Vt are not matrices and a vector"
+        if not U.shape[1] == s.shape[0] == Vt.shape[0]:
+            return f"channel {i}: shapes {U.shape}, {s.shape}, {Vt.shape} disagree"
+        for name, array in (("U", U), ("s", s), ("Vt", Vt)):
+            if not np.all(np.isfinite(array)):
+                return f"channel {i}: {name} holds NaN or infinity"
+        if np.any(s < 0):
+            return f"channel {i}: a negative singular value"
+        shapes.add((U.shape[0], Vt.shape[1]))
+    if len(shapes) > 1:
+        return f"channels of different sizes {sorted(shapes)}"
+    return ""
 
 
 def _cut(k, rank):

@@ -88,6 +88,8 @@ def test_compress_a_file_by_rank_and_by_energy(tmp_path, capsys):
         (["compress", "--energy", "1.5"], "--energy must be a fraction"),
         (["compress", "-k", "5000"], "rank 5000 exceeds min(height, width) = 427"),
         (["compress", "nothing.png"], "nothing.png: no such file"),
+        (["compress", "docs"], "docs: is a directory, not an image file"),
+        (["compress", "--algorithm", "bogus"], "--algorithm must be one of"),
     ],
 )
 def test_compress_errors_are_one_line(args, message, tmp_path):
@@ -105,3 +107,36 @@ def test_compress_errors_are_one_line(args, message, tmp_path):
     errors = [line for line in done.stderr.splitlines() if "error" in line]
     assert len(errors) == 1
     assert message in errors[0]
+
+
+def test_bad_arguments_touch_nothing_on_disk(tmp_path):
+    out = tmp_path / "new"
+    assert _cli.main(["compress", "--algorithm", "bogus", "--out", str(out)]) == 1
+    assert _cli.main(["compress", "nothing.png", "--out", str(out)]) == 1
+    assert not out.exists()
+
+
+def test_sixteen_bit_table_describes_the_saved_factors(tmp_path, capsys):
+    from PIL import Image
+
+    from skla.image import CompressedImage, psnr, to_array
+
+    # A smooth 16-bit gradient: rank 2 is nearly exact in float32, and the
+    # float16 factors that are saved are what limits the PSNR.
+    rows, cols = np.mgrid[0:60, 0:80]
+    pixels = (20000 + 300 * rows + 200 * cols).astype(np.uint16)
+    path = tmp_path / "deep.png"
+    Image.fromarray(pixels).save(path)
+    assert _cli.main(["compress", str(path), "-k", "2", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["2"])
+    printed_svd, printed_jpeg = float(row[2]), float(row[-1])
+    saved = CompressedImage.load(tmp_path / "deep_svd.npz")
+    original = to_array(Image.open(path))[0]
+    assert printed_svd == pytest.approx(
+        psnr(original, saved.rebuild(2), 65535), abs=0.01
+    )
+    assert np.isfinite(printed_svd)
+    # JPEG is 8-bit: compared, times 257, with the 16-bit original.
+    assert np.isfinite(printed_jpeg)
+    assert 30 < printed_jpeg < 70

@@ -132,6 +132,51 @@ def test_load_errors_name_the_file(tmp_path, photo):
         load_image(broken)
     with pytest.raises(ImageError, match="not a compressed image"):
         CompressedImage.load(text)
+    with pytest.raises(ImageError, match=r": is a directory, not an image file"):
+        load_image(tmp_path)
+
+
+def test_compressed_image_load_refuses_what_save_did_not_write(tmp_path, photo):
+    saved = tmp_path / "photo.npz"
+    compress(photo, 4).save(saved)
+    data = saved.read_bytes()
+    cases = {
+        "empty.npz": b"",
+        "truncated.npz": data[: len(data) // 2],
+    }
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+    np.save(tmp_path / "plain.npy", np.zeros(3))
+    for name in [*cases, "plain.npy"]:
+        with pytest.raises(ImageError, match=rf"{name}: not a compressed image"):
+            CompressedImage.load(tmp_path / name)
+    with pytest.raises(ImageError, match="is a directory"):
+        CompressedImage.load(tmp_path)
+    with pytest.raises(ImageError, match="no such file"):
+        CompressedImage.load(tmp_path / "missing.npz")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"s0": np.array([1.0, np.nan, 0.5, 0.1])}, "NaN or infinity"),
+        ({"U1": np.full((120, 4), np.inf)}, "NaN or infinity"),
+        ({"s0": np.array([1.0, -2.0, 0.5, 0.1])}, "negative singular value"),
+        ({"peak": np.array(-1.0)}, "peak -1.0 is not 255 or 65535"),
+        ({"mode": np.array("XYZ")}, "mode 'XYZ'"),
+        ({"Vt2": np.zeros((3, 160))}, "disagree"),
+    ],
+)
+def test_damaged_factors_are_refused(tmp_path, photo, change, message):
+    saved = tmp_path / "photo.npz"
+    compress(photo, 4).save(saved)
+    with np.load(saved) as data:
+        arrays = {key: data[key] for key in data.files}
+    arrays.update(change)
+    damaged = tmp_path / "damaged.npz"
+    np.savez(damaged, **arrays)
+    with pytest.raises(ImageError, match=rf"damaged\.npz: damaged .*{message}"):
+        CompressedImage.load(damaged)
 
 
 def test_decompression_bomb_guard_stays_on(tmp_path, photo, monkeypatch):
