@@ -19,9 +19,29 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._plugins import parameter_constraint, resolve
-from ..utils._blas import sum_of_squares
+from ..utils._blas import dot, sum_of_squares
+from ..utils._scaling import power_of_two_scale
 
 __all__ = ["TruncatedSVDCompressor"]
+
+
+def _projection_error(X, Vt, *, block_elements=1 << 18):
+    """``‖X − X V Vᵀ‖_F²`` in float64, by row blocks (no cancellation).
+
+    Computed from the residual itself, not as ``‖X‖² − ‖XV‖²``: that
+    difference of two nearly equal numbers cannot resolve an error below
+    ``sqrt(eps)`` of the norm.
+    """
+    V = np.asarray(Vt, dtype=np.float64).T
+    rows = max(1, block_elements // max(X.shape[1], 1))
+    total = 0.0
+    for start in range(0, X.shape[0], rows):
+        Xb = X[start : start + rows]
+        Xb = Xb.toarray() if sp.issparse(Xb) else Xb
+        Xb = np.asarray(Xb, dtype=np.float64)
+        residual = Xb - dot(dot(Xb, V), V, trans_b=True)
+        total += float(np.add.reduce(residual * residual, axis=None))
+    return total
 
 
 def _total_variance(X, *, block=1 << 14):
@@ -201,15 +221,19 @@ class TruncatedSVDCompressor(
             tol=self.tol,
         )
         self.algorithm_ = solver
-        U, s, Vt = self._triplets(solver, X)
+        # Extreme data (entries near 1e±160) are solved scaled by one power
+        # of two, exactly; singular values and coordinates are scaled back.
+        scale = power_of_two_scale(X)
+        scaled = X * scale if scale != 1.0 else X
+        U, s, Vt = self._triplets(solver, scaled)
         U, Vt = svd_flip(U, Vt, u_based_decision=False)
-        Z = U * s
-        total = sum_of_squares(X)
+        Z = U * s  # of the scaled data
         self.components_ = np.asarray(Vt, dtype=X.dtype)
-        self.singular_values_ = np.asarray(s, dtype=X.dtype)
         self.n_components_ = len(s)
-        self._set_figures(X, Z, total)
-        return np.asarray(Z, dtype=X.dtype)
+        self._set_figures(scaled, Z, np.asarray(s), scale)
+        with np.errstate(over="ignore"):
+            self.singular_values_ = np.asarray(s / scale, dtype=X.dtype)
+            return np.asarray(Z / scale, dtype=X.dtype)
 
     def _triplets(self, solver, X):
         m, n = X.shape
@@ -239,22 +263,27 @@ class TruncatedSVDCompressor(
                 return U[:, :r], s[:r], Vt[:r]
             k = min(2 * k, limit)
 
-    def _set_figures(self, X, Z, total):
-        """Variance, energy, error and compression figures of the training fit."""
+    def _set_figures(self, X, Z, s, scale):
+        """Variance, energy, error and compression figures of the training fit.
+
+        ``X``, ``Z`` and ``s`` are those of the data times ``scale``: the
+        ratios are computed there (no overflow), the variances scaled back.
+        """
         m, n = X.shape
         k = self.n_components_
-        self.explained_variance_ = np.var(Z, axis=0)
+        total = sum_of_squares(X)
+        variance = np.var(Z, axis=0)
         if sp.issparse(X):
             _, variances = mean_variance_axis(X, axis=0)
             total_variance = variances.sum()
         else:
             total_variance = _total_variance(X)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            self.explained_variance_ratio_ = self.explained_variance_ / total_variance
-            energy = np.asarray(self.singular_values_, dtype=np.float64) ** 2
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            self.explained_variance_ = variance / np.float64(scale) ** 2
+            self.explained_variance_ratio_ = variance / total_variance
+            energy = np.asarray(s, dtype=np.float64) ** 2
             self.explained_energy_ratio_ = energy / total if total > 0 else energy * 0
-        kept = float(np.sum(np.asarray(Z, dtype=np.float64) ** 2))
-        lost = max(total - kept, 0.0)
+        lost = _projection_error(X, self.components_)
         self.reconstruction_error_ = float(np.sqrt(lost / total)) if total > 0 else 0.0
         self.compression_ratio_ = m * n / (k * (m + n + 1))
 

@@ -1,0 +1,59 @@
+"""One power of two to keep extreme data away from overflow and underflow.
+
+Squares and products of numbers near 1e160 overflow and of numbers near
+1e-160 go subnormal, long before the numbers themselves do.  Multiplying the
+data by a power of two ``c`` (so that its largest entry is about 1), solving,
+and dividing the results by ``c`` is exact in floating point: every scaled
+number keeps its mantissa.  One scale for the whole matrix -- not one per
+column -- so that minimum-norm and rank-revealing answers are unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["max_abs", "power_of_two_scale"]
+
+# Within these bounds the data are left alone (no copy): products of a few
+# thousand terms of this size neither overflow nor go subnormal.
+_LOW, _HIGH = 2.0**-200, 2.0**200
+
+
+def max_abs(X) -> float:
+    """``max |X|`` for dense or sparse X, without a temporary the size of X.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> max_abs(np.array([[1.0, -3.0], [2.0, 0.5]]))
+    3.0
+    """
+    data = X.data if sp.issparse(X) else X
+    if data.size == 0:
+        return 0.0
+    return float(max(abs(np.max(data)), abs(np.min(data))))
+
+
+def power_of_two_scale(X, *, low=_LOW, high=_HIGH) -> float:
+    """A power of two ``c`` with ``c · max|X|`` in [0.5, 1), or 1.0 if not needed.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix}
+    low, high : float
+        ``max|X|`` within ``[low, high]`` needs no scaling: 1.0 is returned.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(np.log2(power_of_two_scale(np.array([3.0e160]))))
+    -534.0
+    >>> power_of_two_scale(np.array([3.0]))
+    1.0
+    """
+    largest = max_abs(X)
+    if largest == 0 or not np.isfinite(largest) or low <= largest <= high:
+        return 1.0
+    _, exponent = np.frexp(largest)
+    return float(np.ldexp(1.0, -int(exponent)))

@@ -1,0 +1,111 @@
+"""Hostile input for every estimator: bad values, odd shapes, extreme scales.
+
+Each category is checked for all public estimators, found by discovery, so a
+new estimator is covered by adding it to the package.  The image module's
+and the command line's hostile files are in ``test_image.py`` and
+``test_cli.py``.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone, is_regressor
+from sklearn.exceptions import ConvergenceWarning
+
+from skla import TruncatedSVDCompressor
+from skla.utils.discovery import all_estimators
+
+ESTIMATORS = [cls() for _, cls in all_estimators()]
+IDS = [type(est).__name__ for est in ESTIMATORS]
+
+
+def _data(n=60, d=5, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = X @ rng.standard_normal(d) + 0.1 * rng.standard_normal(n)
+    return X, y
+
+
+def _fit(est, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y) if is_regressor(est) else est.fit(X)
+
+
+@pytest.mark.parametrize("est", ESTIMATORS, ids=IDS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_and_inf_are_rejected_by_name(est, bad):
+    X, y = _data()
+    X[3, 2] = bad
+    with pytest.raises(ValueError, match=r"Input X contains (NaN|infinity)"):
+        _fit(clone(est), X, y)
+
+
+@pytest.mark.parametrize("est", ESTIMATORS, ids=IDS)
+def test_empty_data_is_rejected(est):
+    X, y = _data()
+    with pytest.raises(ValueError, match="0 sample"):
+        _fit(clone(est), X[:0], y[:0])
+    with pytest.raises(ValueError, match="0 feature"):
+        _fit(clone(est), X[:, :0], y)
+
+
+@pytest.mark.parametrize("est", ESTIMATORS, ids=IDS)
+@pytest.mark.parametrize("fmt", ["read-only", "csr", "csc", "float32", "fortran"])
+def test_inputs_are_never_written(est, fmt):
+    X, y = _data()
+    if fmt == "read-only":
+        X.setflags(write=False)
+        y.setflags(write=False)
+    elif fmt == "fortran":
+        X = np.asfortranarray(X)
+    elif fmt == "float32":
+        X, y = X.astype(np.float32), y.astype(np.float32)
+    else:
+        X = sp.csr_array(X).asformat(fmt)
+    before = X.copy()
+    _fit(clone(est), X, y)
+    after = X.toarray() if sp.issparse(X) else X
+    assert_array_equal(after, before.toarray() if sp.issparse(before) else before)
+
+
+# -- extreme scales ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def nearly_rank_four():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 4)) @ rng.standard_normal((4, 200))
+    return X + 1e-9 * rng.standard_normal((300, 200))
+
+
+@pytest.mark.parametrize(
+    "algorithm", ["auto", "randomized", "full", "arpack", "propack"]
+)
+@pytest.mark.parametrize("scale", [1e160, 1e-160])
+@pytest.mark.parametrize("n_components", [4, 0.9])
+def test_svd_at_extreme_scales_equals_scale_one(
+    nearly_rank_four, algorithm, scale, n_components
+):
+    X = nearly_rank_four
+    params = {"n_components": n_components, "algorithm": algorithm, "random_state": 0}
+    base = TruncatedSVDCompressor(**params).fit(X)
+    scaled = TruncatedSVDCompressor(**params).fit(X * scale)
+    assert scaled.n_components_ == base.n_components_
+    assert_allclose(scaled.explained_energy_ratio_, base.explained_energy_ratio_)
+    assert_allclose(scaled.explained_variance_ratio_, base.explained_variance_ratio_)
+    assert_allclose(scaled.reconstruction_error_, base.reconstruction_error_, rtol=1e-6)
+    assert_allclose(scaled.singular_values_ / scale, base.singular_values_, rtol=1e-12)
+    assert_allclose(np.abs(scaled.components_), np.abs(base.components_), atol=1e-9)
+
+
+def test_reconstruction_error_resolves_small_errors(nearly_rank_four):
+    X = nearly_rank_four
+    svd = TruncatedSVDCompressor(n_components=4, algorithm="full").fit(X)
+    V = svd.components_.T
+    direct = np.linalg.norm(X - X @ V @ V.T) / np.linalg.norm(X)
+    assert direct < 1e-9  # below sqrt(eps): ‖X‖² - ‖XV‖² cannot see it
+    assert_allclose(svd.reconstruction_error_, direct, rtol=1e-6)
