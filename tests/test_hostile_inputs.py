@@ -109,3 +109,31 @@ def test_reconstruction_error_resolves_small_errors(nearly_rank_four):
     direct = np.linalg.norm(X - X @ V @ V.T) / np.linalg.norm(X)
     assert direct < 1e-9  # below sqrt(eps): ‖X‖² - ‖XV‖² cannot see it
     assert_allclose(svd.reconstruction_error_, direct, rtol=1e-6)
+
+
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_propack_converges_on_a_flat_spectrum(k):
+    # A plain Gaussian matrix: scipy's default Krylov budget (10 k) fails.
+    X = np.random.default_rng(0).standard_normal((600, 250))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fallback needed either
+        svd = TruncatedSVDCompressor(k, algorithm="propack", random_state=0).fit(X)
+    exact = np.linalg.svd(X, compute_uv=False)[:k]
+    assert_allclose(svd.singular_values_, exact, rtol=1e-10)
+
+
+@pytest.mark.parametrize("algorithm", ["arpack", "propack"])
+@pytest.mark.parametrize(
+    ("shape", "fraction"), [((30, 20), 0.999), ((100, 1), 0.5), ((40, 30), 0.99)]
+)
+def test_energy_fraction_is_met_by_lanczos_solvers(algorithm, shape, fraction):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal(shape)
+    if shape == (40, 30):  # rank one
+        X = np.outer(rng.standard_normal(40), rng.standard_normal(30))
+    svd = TruncatedSVDCompressor(fraction, algorithm=algorithm, random_state=0).fit(X)
+    s = np.linalg.svd(X, compute_uv=False)
+    energy = np.cumsum(s**2) / np.sum(s**2)
+    smallest = int(np.searchsorted(energy, fraction * (1 - 1e-12)) + 1)
+    assert svd.n_components_ == smallest
+    assert svd.explained_energy_ratio_.sum() >= fraction * (1 - 1e-12)

@@ -22,12 +22,13 @@ OpenBLAS thread pools (``benchmarks/bench_svd.py`` measures both).
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 import scipy.linalg as sl
 import scipy.sparse as sp
-from scipy.sparse.linalg import svds
+from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, svds
 from sklearn.utils import check_random_state
 
 from .._plugins import register
@@ -318,13 +319,31 @@ class _SvdsSolver(Component):
                 f"n_features) = {limit} components; got n_components="
                 f"{n_components}. Use algorithm='full' or 'randomized'."
             )
-        U, s, Vt = svds(
-            X,
-            k=n_components,
-            tol=self.tol,
-            solver=self.solver,
-            random_state=check_random_state(random_state),
-        )
+        # scipy's default Krylov budget (10 k for PROPACK) is too small for
+        # the flat spectrum of an ordinary random matrix: start larger and
+        # double it; beyond min(m, n) the exact SVD is as cheap, so use it.
+        budget = min(limit, max(10 * n_components, 100))
+        while True:
+            try:
+                U, s, Vt = svds(
+                    X,
+                    k=n_components,
+                    tol=self.tol,
+                    solver=self.solver,
+                    maxiter=budget,
+                    random_state=check_random_state(random_state),
+                )
+                break
+            except (np.linalg.LinAlgError, ArpackNoConvergence, ArpackError) as exc:
+                if budget >= limit:
+                    warnings.warn(
+                        f"algorithm={self.solver!r} did not converge ({exc}); "
+                        "used LAPACK's full SVD instead.",
+                        UserWarning,
+                        stacklevel=3,
+                    )
+                    return FullSVD().svd(X, n_components)
+                budget = min(limit, 2 * budget)
         order = np.argsort(s)[::-1]
         return SVDResult(U[:, order], s[order], Vt[order])
 

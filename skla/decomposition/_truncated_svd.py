@@ -19,6 +19,7 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._plugins import parameter_constraint, resolve
+from ..components.svd import FullSVD
 from ..utils._blas import dot, sum_of_squares
 from ..utils._scaling import power_of_two_scale
 
@@ -251,17 +252,25 @@ class TruncatedSVDCompressor(
         return self._grow(solver, X, fraction)
 
     def _grow(self, solver, X, fraction):
-        """Double k until the triplets hold ``fraction`` of ‖X‖_F²."""
+        """Double k until the triplets hold ``fraction`` of ‖X‖_F².
+
+        Solvers that find fewer than min(m, n) triplets (ARPACK-style) may
+        not reach the fraction: the last step is then LAPACK's exact SVD,
+        so the fraction is always met.
+        """
         target = fraction * sum_of_squares(X)
         limit = min(X.shape) - 1  # ARPACK-style solvers find fewer than min
         k = min(16, limit)
-        while True:
+        while k >= 1:
             U, s, Vt = solver.svd(X, k, random_state=self.random_state)
             energy = np.cumsum(np.asarray(s, dtype=np.float64) ** 2)
-            if energy[-1] >= target or k >= limit:
-                r = int(min(np.searchsorted(energy, target) + 1, len(s)))
+            if energy[-1] >= target * (1 - 1e-12):
+                r = int(min(np.searchsorted(energy, target * (1 - 1e-12)) + 1, len(s)))
                 return U[:, :r], s[:r], Vt[:r]
+            if k >= limit:
+                break
             k = min(2 * k, limit)
+        return FullSVD().svd_energy(X, fraction)
 
     def _set_figures(self, X, Z, s, scale):
         """Variance, energy, error and compression figures of the training fit.
