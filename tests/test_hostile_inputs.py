@@ -15,7 +15,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone, is_regressor
 from sklearn.exceptions import ConvergenceWarning
 
-from skla import TruncatedSVDCompressor
+from skla import PinvRegressor, TruncatedSVDCompressor
 from skla.utils.discovery import all_estimators
 
 ESTIMATORS = [cls() for _, cls in all_estimators()]
@@ -137,3 +137,54 @@ def test_energy_fraction_is_met_by_lanczos_solvers(algorithm, shape, fraction):
     smallest = int(np.searchsorted(energy, fraction * (1 - 1e-12)) + 1)
     assert svd.n_components_ == smallest
     assert svd.explained_energy_ratio_.sum() >= fraction * (1 - 1e-12)
+
+
+# -- PinvRegressor at extreme scales ------------------------------------------------
+
+SOLVERS = ["auto", "gram", "qr", "svd", "lsqr"]
+
+
+@pytest.fixture(scope="module")
+def rank_deficient():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 5))
+    X[:, 4] = X[:, 0] + X[:, 1]  # rank 4: the minimum-norm answer is unique
+    y = X @ [1.0, 2.0, 0.0, -1.0, 0.5] + 0.1 * rng.standard_normal(200) + 3
+    A = np.hstack([X - X.mean(axis=0), np.ones((200, 1))])
+    exact = np.linalg.lstsq(A, y, rcond=None)[0]
+    return X, y, exact[:5], y.mean() - X.mean(axis=0) @ exact[:5]
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize(
+    ("x_scale", "y_scale"),
+    [(1e160, 1.0), (1e-160, 1.0), (1e-150, 1.0), (1.0, 1e-200), (1.0, 1e200)],
+)
+def test_pinv_at_extreme_scales_is_lstsq_rescaled(
+    rank_deficient, solver, x_scale, y_scale
+):
+    X, y, coef, intercept = rank_deficient
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lsqr may note its iteration count
+        reg = PinvRegressor(solver=solver).fit(X * x_scale, y * y_scale)
+    assert_allclose(reg.coef_ * x_scale / y_scale, coef, rtol=1e-10, atol=1e-12)
+    assert_allclose(reg.intercept_ / y_scale, intercept, rtol=1e-12)
+    if reg.rank_ is not None:
+        assert reg.rank_ == 4
+    if reg.singular_values_ is not None:
+        base = PinvRegressor(solver=solver).fit(X, y).singular_values_
+        found = reg.singular_values_ / x_scale
+        assert_allclose(found[:4], base[:4], rtol=1e-10)
+        assert_allclose(found[4:], 0, atol=1e-6 * base[0])  # rounding noise
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_pinv_ridge_at_extreme_scales(rank_deficient, solver):
+    # alpha scales with X²: X·1e100 with alpha·1e200 is the same problem.
+    X, y, _, _ = rank_deficient
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "gram" on rank-deficient X says so
+        base = PinvRegressor(solver=solver, alpha=5.0).fit(X, y)
+        scaled = PinvRegressor(solver=solver, alpha=5e200).fit(X * 1e100, y)
+    assert_allclose(scaled.coef_ * 1e100, base.coef_, rtol=1e-10)
+    assert_allclose(scaled.intercept_, base.intercept_, rtol=1e-12)

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 
 from .._plugins import parameter_constraint, resolve
+from ..utils._scaling import ridge_scales
 from ._base import LinearRegressorMixin
 
 __all__ = ["PinvRegressor"]
@@ -169,20 +170,34 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         """
         X, Y, sample_weight, y_ndim = self._validate_fit_data(X, y, sample_weight)
         self.solver_ = resolve("lstsq_solver", self.solver, param="solver")
+        # Data near 1e±160 are solved scaled by powers of two (exact); the
+        # ridge becomes alpha·cx² on the scaled problem.
+        cx, cy = ridge_scales(X, Y, float(self.alpha))
+        if cx != 1.0:
+            X = X * cx  # a copy, only for such extreme data
+        if cy != 1.0:
+            Y = Y * cy
         problem = self._least_squares_problem(
-            X, Y, sample_weight, overwrite_X=not self.copy_X
+            X, Y, sample_weight, overwrite_X=not self.copy_X or cx != 1.0
         )
         rtol = self.rtol
         if rtol is None:
             rtol = max(X.shape) * np.finfo(X.dtype).eps
-        result = self.solver_.solve(problem, alpha=float(self.alpha), rtol=rtol)
+        alpha = float(self.alpha) * cx * cx
+        result = self.solver_.solve(problem, alpha=alpha, rtol=rtol)
         coef = self._check_solution(result.coef, problem)
-        self._set_coef(coef, problem, y_ndim)
+        intercept = None
+        if cx != 1.0 or cy != 1.0:
+            if problem.X_offset is not None:
+                intercept = (problem.Y_offset - problem.X_offset @ coef) / cy
+            with np.errstate(over="ignore", under="ignore"):
+                coef = coef * cx / cy
+        self._set_coef(coef, problem, y_ndim, intercept=intercept)
         self.rank_ = result.rank
         self.singular_values_ = (
             None
             if result.singular_values is None
-            else np.asarray(result.singular_values).astype(X.dtype)
+            else (np.asarray(result.singular_values) / cx).astype(X.dtype)
         )
         self.solver_used_ = result.solver
         return self
