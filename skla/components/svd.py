@@ -292,15 +292,77 @@ class AutoSVD(RandomizedSVD):
     def _full_is_cheaper(X, k):
         return min(X.shape) <= 200 or 4 * k > min(X.shape)
 
+    @staticmethod
+    def _exact(X):
+        """The exact route: skinny X by its R factor, else LAPACK on X."""
+        m, n = X.shape
+        return SkinnySVD() if max(m, n) >= 4 * min(m, n) else FullSVD()
+
     def svd(self, X, n_components, *, random_state=None):
         if self._full_is_cheaper(X, n_components):
-            return FullSVD().svd(X, n_components)
+            return self._exact(X).svd(X, n_components)
         return super().svd(X, n_components, random_state=random_state)
 
     def svd_energy(self, X, fraction, *, random_state=None, block=32):
         if min(X.shape) <= 200:
-            return FullSVD().svd_energy(X, fraction)
+            return self._exact(X).svd_energy(X, fraction)
         return super().svd_energy(X, fraction, random_state=random_state, block=block)
+
+
+def _r_factor(X, *, block_elements=1 << 18):
+    """The R of a QR of X (m ≥ n), by row blocks, in float64.
+
+    Each block is stacked under the R so far and re-factorised (TSQR): the
+    memory is one block, never a copy of X, and R is as accurate as a QR of
+    X itself (backward stable), unlike the Gram matrix XᵀX.
+    """
+    n = X.shape[1]
+    rows = max(n, block_elements // max(n, 1))
+    R = np.zeros((0, n))
+    for start in range(0, X.shape[0], rows):
+        block = X[start : start + rows]
+        block = block.toarray() if sp.issparse(block) else block
+        stacked = np.vstack([R, np.asarray(block, dtype=np.float64)])
+        R = sl.qr(stacked, mode="r", check_finite=False)[0][: min(n, len(stacked))]
+    return R
+
+
+class SkinnySVD:
+    """The exact SVD of a tall or wide X from its R factor, without a copy.
+
+    For ``m ≫ n``: ``X = QR`` (by row blocks), ``R = U_R Σ Vᵀ`` (n × n), so
+    the singular values and right vectors are those of R, and the top left
+    vectors are ``X V_k / σ_k`` (one pass over X).  A wide X is handled as
+    its transpose.  Memory: R, one block, and the k returned vectors --
+    LAPACK on X would copy it and return all of U.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).standard_normal((1000, 20))
+    >>> s = SkinnySVD().svd(X, 3).s
+    >>> np.allclose(s, np.linalg.svd(X, compute_uv=False)[:3], rtol=1e-12)
+    True
+    """
+
+    def _triplets(self, X, k=None, fraction=None):
+        if X.shape[0] < X.shape[1]:
+            U, s, Vt = self._triplets(X.T, k, fraction)
+            return SVDResult(Vt.T, s, U.T)
+        _, s, Vt = sl.svd(_r_factor(X), full_matrices=False, check_finite=False)
+        if k is None:
+            k = _rank_for(s, fraction * float(np.sum(s**2)))
+        s, Vt = s[:k], Vt[:k]
+        U = np.asarray(dot(X, Vt.astype(X.dtype), trans_b=True))
+        np.divide(U, s.astype(U.dtype), out=U, where=s > 0)  # in place
+        U[:, s == 0] = 0.0
+        return SVDResult(U, s.astype(X.dtype), Vt.astype(X.dtype))
+
+    def svd(self, X, n_components, *, random_state=None):
+        return self._triplets(X, k=n_components)
+
+    def svd_energy(self, X, fraction, *, random_state=None):
+        return self._triplets(X, fraction=fraction)
 
 
 class _SvdsSolver(Component):

@@ -45,7 +45,17 @@ def _projection_error(X, Vt, *, block_elements=1 << 18):
     return total
 
 
-def _total_variance(X, *, block=1 << 14):
+def _column_variances(Z, *, block=1 << 12):
+    """``np.var(Z, axis=0)`` in float64 by row blocks (no Z-sized temporary)."""
+    mean = np.add.reduce(Z, axis=0, dtype=np.float64) / max(Z.shape[0], 1)
+    total = np.zeros(Z.shape[1])
+    for start in range(0, Z.shape[0], block):
+        deviation = Z[start : start + block] - mean
+        total += np.add.reduce(deviation * deviation, axis=0)
+    return total / max(Z.shape[0], 1)
+
+
+def _total_variance(X, *, block=None):
     """``np.var(X, axis=0).sum()`` in float64, by row blocks.
 
     ``np.var`` makes a centred temporary as large as X (a 12-megapixel photo:
@@ -53,6 +63,8 @@ def _total_variance(X, *, block=1 << 14):
     """
     mean = np.add.reduce(X, axis=0, dtype=np.float64) / X.shape[0]
     total = 0.0
+    if block is None:  # rows of about 2 MiB
+        block = max(1, (1 << 18) // max(X.shape[1], 1))
     for start in range(0, X.shape[0], block):
         deviation = X[start : start + block] - mean
         total += float(np.add.reduce(deviation * deviation, axis=None))
@@ -228,13 +240,15 @@ class TruncatedSVDCompressor(
         scaled = X * scale if scale != 1.0 else X
         U, s, Vt = self._triplets(solver, scaled)
         U, Vt = svd_flip(U, Vt, u_based_decision=False)
-        Z = U * s  # of the scaled data
+        Z = np.multiply(U, s, out=U) if U.dtype == np.result_type(U, s) else U * s
         self.components_ = np.asarray(Vt, dtype=X.dtype)
         self.n_components_ = len(s)
         self._set_figures(scaled, Z, np.asarray(s), scale)
         with np.errstate(over="ignore"):
             self.singular_values_ = np.asarray(s / scale, dtype=X.dtype)
-            return np.asarray(Z / scale, dtype=X.dtype)
+            if scale != 1.0:
+                Z /= scale
+            return Z.astype(X.dtype, copy=False)
 
     def _triplets(self, solver, X):
         m, n = X.shape
@@ -281,7 +295,7 @@ class TruncatedSVDCompressor(
         m, n = X.shape
         k = self.n_components_
         total = sum_of_squares(X)
-        variance = np.var(Z, axis=0)
+        variance = _column_variances(Z)
         if sp.issparse(X):
             _, variances = mean_variance_axis(X, axis=0)
             total_variance = variances.sum()
