@@ -108,3 +108,8 @@ def test_sgd_fresh_process_timing_runs_one_fit(bench_sgd):
         "SGDMiniBatchRegressor(batch_size=256)", 2000, 5, 1
     )
     assert 0 < seconds < 30
+
+
+def test_memory_benchmark_measures_one_fit():
+    bench = _load(BENCH.with_name("bench_memory.py"))
+    assert bench.peak("TruncatedSVDCompressor(2)", 3000, 50) > 0  # small X: fixed costs

@@ -96,11 +96,17 @@ class TruncatedSVDCompressor(
         :math:`\sum_{i \le k} \sigma_i^2 \ge f \|X\|_F^2`, found without a full
         SVD (the randomized basis grows until it holds the fraction).
     algorithm : str or object, default="auto"
-        ``"auto"`` (randomized, tuned to a full SVD's accuracy; LAPACK for
-        small matrices), ``"randomized"``, ``"full"`` (LAPACK ``gesdd``, the
-        seed's method), ``"arpack"``, ``"propack"``, another registered SVD
-        solver, or an object implementing
-        :class:`~skla.components.svd.SVDSolver`.
+        ``"auto"`` (randomized, tuned to a full SVD's accuracy; exact for
+        small matrices, and for tall or wide ones by their R factor without a
+        copy of X), ``"randomized"``, ``"full"`` (LAPACK ``gesdd``, the
+        seed's method: it copies X and holds all of U, 2× X), ``"arpack"``,
+        ``"propack"`` (which fall back to LAPACK, with a warning, if they do
+        not converge), another registered SVD solver, or an object
+        implementing :class:`~skla.components.svd.SVDSolver`.  Peak extra
+        memory of ``"auto"`` on 200000×100: 0.12× X at rank 2, 0.49× at the
+        energy fraction 0.9 (k = 38; the returned coordinates are 0.38×).  X
+        with entries beyond 1e±60 is solved scaled by a power of two, on a
+        copy.
     n_oversamples : int, default=10
         Extra random vectors of the randomized solvers (at least this many
         for "auto").
