@@ -60,13 +60,19 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         - ``"auto"``: the normal equations when the conditioning they measure
           allows 1e-9 accuracy, otherwise ``"qr"`` (``"lsqr"`` for sparse X
           too large to factor).
-        - ``"svd"``: LAPACK SVD of the centred copy of X (dense only).
+        - ``"svd"``: LAPACK SVD of the centred copy of X (dense only); the
+          reference, at a cost: 3× X of extra memory (the copy, U and
+          LAPACK's workspace), against 0.02× for ``"auto"`` (200000×100).
         - ``"qr"``: block-wise Householder QR, then the SVD of the small
           triangular factor; backward stable and without a copy of tall X.
         - ``"gram"``: eigendecomposition of XᵀX; fastest for
           n_samples >> n_features but accurate only to ~eps·cond(X)² (it warns
           when that is worse than 1e-9).
         - ``"lsqr"``: iterative, for large sparse X.
+
+        Every solver sees X and y scaled by powers of two when their entries
+        lie beyond 1e±60 (exact: the answer is scaled back), so data near
+        1e±160 give the answer ``numpy.linalg.lstsq`` gives on rescaled data.
 
     copy_X : bool, default=True
         If False, the ``"svd"`` solver (and ``"qr"`` on X with more features
