@@ -15,8 +15,9 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone, is_regressor
 from sklearn.exceptions import ConvergenceWarning
 
-from skla import PinvRegressor, TruncatedSVDCompressor
+from skla import GDRegressor, PinvRegressor, TruncatedSVDCompressor
 from skla.components.lstsq import GramAccuracyWarning
+from skla.exceptions import DivergenceError
 from skla.utils.discovery import all_estimators
 
 ESTIMATORS = [cls() for _, cls in all_estimators()]
@@ -193,3 +194,81 @@ def test_pinv_ridge_at_extreme_scales(rank_deficient, solver):
         scaled = PinvRegressor(solver=solver, alpha=5e200).fit(X * 1e100, y)
     assert_allclose(scaled.coef_ * 1e100, base.coef_, rtol=1e-10)
     assert_allclose(scaled.intercept_, base.intercept_, rtol=1e-12)
+
+
+# -- GDRegressor --------------------------------------------------------------------
+
+LOSSES = ["squared_error", "huber", "rmse", "epsilon_insensitive"]
+
+
+@pytest.fixture(scope="module")
+def regression():
+    from sklearn.datasets import make_regression
+
+    return make_regression(500, 4, noise=1, random_state=0)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("scale", [1e160, 1e-160])
+def test_gd_at_extreme_scales_equals_scale_one(regression, loss, scale):
+    X, y = regression
+    params = {"loss": loss, "tol": 1e-10, "max_iter": 20000}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        base = GDRegressor(**params).fit(X, y)
+        scaled = GDRegressor(**params).fit(X * scale, y)
+    # epsilon-insensitive has no gradient to converge: subgradient steps stop
+    # within 1e-4 of each other, whatever rounding differs between the two.
+    rtol = 1e-3 if loss == "epsilon_insensitive" else 1e-6
+    assert_allclose(scaled.coef_ * scale, base.coef_, rtol=rtol)
+    assert_allclose(scaled.intercept_, base.intercept_, atol=rtol * np.std(y))
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "huber"])
+@pytest.mark.parametrize(("penalty", "degree"), [("l2", 2), ("l1", 1)])
+def test_gd_penalty_at_extreme_scales(regression, loss, penalty, degree):
+    # X·s with alpha is the problem on X with alpha / s^degree.
+    X, y = regression
+    s = 1e150
+    base = GDRegressor(loss=loss, penalty=penalty, alpha=0.1 / s**degree, tol=1e-10)
+    scaled = GDRegressor(loss=loss, penalty=penalty, alpha=0.1, tol=1e-10)
+    base.fit(X, y)
+    scaled.fit(X * s, y)
+    assert_allclose(scaled.coef_ * s, base.coef_, rtol=1e-8)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_gd_constant_column_gets_no_coefficient(regression, loss):
+    X, y = regression
+    X = X.astype(np.float32)
+    X[:, 1] = 1e6  # after centring, only float32 rounding noise is left
+    reg = GDRegressor(loss=loss, max_iter=5000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y.astype(np.float32))
+    assert reg.coef_[1] == 0
+    reference = GDRegressor(loss=loss, max_iter=5000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference.fit(np.delete(X, 1, axis=1), y.astype(np.float32))
+    assert_allclose(np.delete(reg.coef_, 1), reference.coef_, rtol=1e-3)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("rows", ["all-zero X", "one sample"])
+def test_gd_without_information_fits_a_constant(regression, loss, rows):
+    X, y = regression
+    X = np.zeros_like(X) if rows == "all-zero X" else X[:1]
+    y = y if rows == "all-zero X" else y[:1]
+    reg = GDRegressor(loss=loss).fit(X, y)
+    assert_array_equal(reg.coef_, 0)
+    assert np.isfinite(reg.intercept_)
+
+
+@pytest.mark.parametrize("loss", ["rmse", "epsilon_insensitive"])
+@pytest.mark.parametrize("eta0", [1e3, 1e6])
+def test_gd_oscillating_steps_raise(regression, loss, eta0):
+    X, y = regression
+    reg = GDRegressor(loss=loss, learning_rate="constant", eta0=eta0)
+    with pytest.raises(DivergenceError, match="oscillate"):
+        reg.fit(X, y)

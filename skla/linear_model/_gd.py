@@ -10,6 +10,8 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 
 from .._plugins import parameter_constraint, resolve
+from ..components.penalties import L1, L2, ElasticNet
+from ..utils._scaling import power_of_two_scale
 from ._base import LinearRegressorMixin
 from ._proximal_gradient import LossObjective, QuadraticObjective, proximal_gradient
 
@@ -199,12 +201,22 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         self.learning_rate_ = resolve(
             "step_size", self.learning_rate, param="learning_rate"
         )
+        # X with entries beyond 1e±60 is solved as cx·X, cx a power of two
+        # (exact: the predictions are unchanged, β = cx·β'), with the
+        # penalty's strength rescaled to match; a penalty of unknown degree
+        # is left unscaled.
+        penalty, alpha, cx = _scaled_penalty(
+            self.penalty_, float(self.alpha), power_of_two_scale(X)
+        )
+        if cx != 1.0:
+            X = X * cx
+        self._x_scale = cx
         problem = self._least_squares_problem(X, Y, sample_weight)
         objective, theta0 = self._objective(problem)
         result = proximal_gradient(
             objective,
-            self.penalty_,
-            float(self.alpha),
+            penalty,
+            alpha,
             self.learning_rate_,
             smoothness=getattr(self.loss_, "smoothness", None),
             eta0=float(self.eta0),
@@ -214,7 +226,7 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
             verbose=self.verbose,
             step_name=str(self.learning_rate),
         )
-        self._set_solution(result.coef, problem, objective, y_ndim)
+        self._set_solution(result.coef, problem, objective, y_ndim, cx)
         self.n_iter_ = result.n_iter
         self.loss_curve_ = result.loss_curve
         self.step_size_ = result.step
@@ -239,6 +251,7 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         beta0 = np.zeros((d, k))
         if warm:
             beta0 = np.asarray(self.coef_, dtype=np.float64).reshape(k, d).T.copy()
+            beta0 /= self._x_scale  # the scaled problem's coefficients
         if self._uses_gram(problem):
             gram = problem.gram()
             B = problem.rhs()
@@ -268,13 +281,16 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
             c0 = np.reshape(self.intercept_, (1, k)) + problem.X_offset @ beta0
         return objective, np.vstack([beta0, c0])
 
-    def _set_solution(self, theta, problem, objective, y_ndim):
+    def _set_solution(self, theta, problem, objective, y_ndim, x_scale):
         d = problem.shape[1]
         beta, intercept = theta[:d], None
         if isinstance(objective, LossObjective) and self.fit_intercept:
             # θ's last row is the offset of centred data: b = c - μβ.
             intercept = theta[d] - problem.X_offset @ beta
-        self._set_coef(beta, problem, y_ndim, intercept)
+        elif x_scale != 1.0 and problem.X_offset is not None:
+            intercept = problem.Y_offset - problem.X_offset @ beta
+        with np.errstate(over="ignore", under="ignore"):
+            self._set_coef(beta * x_scale, problem, y_ndim, intercept)
 
 
 def _column_curvatures(problem):
@@ -292,3 +308,29 @@ def _column_curvatures(problem):
     for a, _ in problem.blocks():
         curvature += np.einsum("ij,ij->j", a, a)
     return curvature
+
+
+def _scaled_penalty(penalty, alpha, cx):
+    """The penalty and strength of the problem on ``cx·X`` (β = cx·β').
+
+    ``R(cx β')`` is ``cx^p R(β')`` for a penalty of degree p: L1 (p = 1), L2
+    (p = 2); the elastic net mixes both and gets a new ``l1_ratio``.  Any
+    other penalty keeps the data unscaled (``cx`` becomes 1).
+    """
+    if cx == 1.0 or penalty is None or alpha == 0:
+        return penalty, alpha, cx
+    if not isinstance(penalty, (L1, L2, ElasticNet)):
+        return penalty, alpha, 1.0
+    rho = {L1: 1.0, L2: 0.0}.get(type(penalty))
+    rho = float(penalty.l1_ratio) if rho is None else rho
+    while True:
+        # A strength that overflows dominates the data anyway: scale less.
+        l1, l2 = alpha * rho * cx, alpha * (1 - rho) * cx * cx
+        if (np.isfinite(l1 + l2) and l1 + l2 < 2.0**900) or cx <= 1.0:
+            break
+        cx *= 2.0**-64
+    if isinstance(penalty, L1):
+        return penalty, l1, cx
+    if isinstance(penalty, L2):
+        return penalty, l2, cx
+    return ElasticNet(l1_ratio=l1 / (l1 + l2)), l1 + l2, cx

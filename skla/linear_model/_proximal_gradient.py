@@ -145,6 +145,21 @@ class LossObjective:
         c = self.curvatures
         return np.append(c, 1.0) if self.fit_intercept else c.copy()
 
+    def constant_columns(self):
+        """Columns whose spread is rounding noise: the model cannot use them.
+
+        After centring, a constant column of 1e6 in float32 keeps a spread
+        of about eps·1e6; a preconditioner dividing by it would turn that
+        noise into a coefficient.  A column whose centred second moment is
+        below ``(64 eps)²`` times its raw one is constant to the data's
+        precision.
+        """
+        raw = self.curvatures.copy()
+        if self.X_offset is not None:
+            raw = raw + self.X_offset**2
+        eps = np.finfo(self.X.dtype).eps
+        return self.curvatures <= (64 * eps) ** 2 * raw
+
     def lipschitz(self, scale, n_iter=20, random_state=0):
         """Power iteration for the largest eigenvalue of the scaled ``AᵀVA``."""
         d = self.n_penalized
@@ -152,7 +167,11 @@ class LossObjective:
         u = np.random.default_rng(random_state).standard_normal(d)
         lam = 0.0
         for _ in range(n_iter):
-            u /= np.linalg.norm(u)
+            norm = np.linalg.norm(u)
+            if not norm > 0:  # every column constant: no curvature at all
+                lam = 0.0
+                break
+            u /= norm
             v = root * u
             Av = np.asarray(safe_sparse_dot(self.X, v)).ravel()
             if self.X_offset is not None:
@@ -178,15 +197,24 @@ class Result:
 
 
 def _preconditioner(objective, precondition):
-    if not precondition:
-        return np.ones(len(objective.curvature()))
+    """Per-coordinate steps: inverse curvatures, and 0 for constant columns.
+
+    A constant column (after centring) carries no information, only
+    rounding noise: its coordinate is frozen where it starts (0 for a cold
+    fit, the minimum-norm choice) instead of fitting the noise.
+    """
     curvature = objective.curvature()
-    positive = curvature > 0
+    constant = np.zeros(len(curvature), dtype=bool)
+    if hasattr(objective, "constant_columns"):
+        constant[: objective.n_penalized] = objective.constant_columns()
+    if not precondition:
+        return np.where(constant, 0.0, 1.0)
+    positive = (curvature > 0) & ~constant
     if not positive.any():
-        return np.ones_like(curvature)
-    # Constant columns (zero curvature) have zero gradient: any scale works.
+        return np.where(constant, 0.0, 1.0)
+    # Columns of zero curvature have zero gradient: any scale works.
     floor = curvature[positive].max() * 1e-12
-    return 1.0 / np.maximum(curvature, floor)
+    return np.where(constant, 0.0, 1.0 / np.maximum(curvature, floor))
 
 
 def proximal_gradient(
@@ -255,8 +283,13 @@ def proximal_gradient(
             x[:d] = penalty.prox(x[:d], eta * alpha * scale[:d])
         return x
 
+    frozen = scale == 0
+
+    def per_step(diff, eta):  # (z - x) / (η D), 0 on frozen coordinates
+        return np.divide(diff, eta * scale, out=np.zeros_like(diff), where=~frozen)
+
     def mapping_norm(z, g, eta):
-        return float(np.linalg.norm((z - step_from(z, g, eta)) / (eta * scale)))
+        return float(np.linalg.norm(per_step(z - step_from(z, g, eta), eta)))
 
     # f(θ) = φ(Mθ) with M linear (H, or the centred X): M is applied once per
     # trial point, and M z for the extrapolated point is combined from M x.
@@ -286,7 +319,9 @@ def proximal_gradient(
                 break
             diff = x_new - z
             excess = objective.excess(diff, M_new - M_z, f_z, g_z, f_new)
-            if excess <= 0.5 * np.sum(diff**2 / scale) / eta + 1e-12 * abs(f_z):
+            if excess <= 0.5 * np.sum(per_step(diff, 1.0) * diff) / eta + 1e-12 * abs(
+                f_z
+            ):
                 break
             eta *= 0.5
         F_new = F(x_new, f_new)
@@ -304,7 +339,7 @@ def proximal_gradient(
                 + ", or scale the features (e.g. with StandardScaler)."
             )
         curve.append(F_new)
-        mapping = float(np.linalg.norm((z - x_new) / (eta * scale)))
+        mapping = float(np.linalg.norm(per_step(z - x_new, eta)))
         if verbose:
             print(
                 f"iteration {k}: objective {F_new:.10g}, "
@@ -326,6 +361,17 @@ def proximal_gradient(
         f_z = objective.value(z, M_z)
         g_z = objective.gradient(z, M_z)
     else:
+        if F_x > F_start:
+            # Steps too large for a loss without a curvature bound do not
+            # explode, they oscillate: after max_iter the objective is still
+            # above where it started.
+            raise DivergenceError(
+                f"Gradient descent did not converge: after max_iter={max_iter} "
+                f"iterations the objective, {F_x:.3g}, is above its value at the "
+                f"start, {F_start:.3g}; the step size {eta:.3g} "
+                f"(learning_rate={step_name!r}) makes it oscillate. Use "
+                "learning_rate='auto' or 'armijo', or a smaller eta0."
+            )
         warnings.warn(
             f"Gradient descent stopped at max_iter={max_iter} before the gradient "
             f"norm fell to tol={tol} of its initial value; increase max_iter, "
