@@ -210,11 +210,12 @@ def _preconditioner(objective, precondition):
     if not precondition:
         return np.where(constant, 0.0, 1.0)
     positive = (curvature > 0) & ~constant
-    if not positive.any():
-        return np.where(constant, 0.0, 1.0)
-    # Columns of zero curvature have zero gradient: any scale works.
-    floor = curvature[positive].max() * 1e-12
-    return np.where(constant, 0.0, 1.0 / np.maximum(curvature, floor))
+    # Every column on its own scale, however far apart (1e-8 next to 1e8):
+    # constant columns are frozen above; a column of exactly zero curvature
+    # has zero gradient, and any scale works for it.
+    with np.errstate(divide="ignore", over="ignore"):
+        inverse = np.where(positive, 1.0 / np.where(positive, curvature, 1.0), 1.0)
+    return np.where(constant, 0.0, np.minimum(inverse, np.finfo(np.float64).max))
 
 
 def proximal_gradient(
