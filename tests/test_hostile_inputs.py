@@ -284,8 +284,8 @@ def test_gd_columns_sixteen_orders_apart(loss):
 
     X, y = make_regression(300, 3, noise=5, random_state=0)
     scales = np.array([1e-8, 1e8, 1.0])
-    base = GDRegressor(loss=loss, tol=1e-10).fit(X, y)
-    mixed = GDRegressor(loss=loss, tol=1e-10).fit(X * scales, y)
+    base = GDRegressor(loss=loss, tol=1e-10, max_iter=20000).fit(X, y)
+    mixed = GDRegressor(loss=loss, tol=1e-10, max_iter=20000).fit(X * scales, y)
     assert_allclose(mixed.coef_ * scales, base.coef_, rtol=1e-6)
     A = np.hstack([X * scales, np.ones((300, 1))])
     lstsq = A @ np.linalg.lstsq(A, y, rcond=None)[0]
