@@ -32,6 +32,8 @@ def _data(n=60, d=5, seed=0):
 
 
 def _fit(est, X, y):
+    if "random_state" in est.get_params():
+        est.set_params(random_state=0)  # the same shuffles for every format
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return est.fit(X, y) if is_regressor(est) else est.fit(X)
@@ -291,3 +293,72 @@ def test_gd_columns_sixteen_orders_apart(loss):
     lstsq = A @ np.linalg.lstsq(A, y, rcond=None)[0]
     best = 1 - np.sum((y - lstsq) ** 2) / np.sum((y - y.mean()) ** 2)
     assert mixed.score(X * scales, y) >= best - 0.01
+
+
+# -- formats, dtypes and shapes -------------------------------------------------------
+
+SPARSE_FORMATS = ["csr", "csc", "coo", "lil", "dok", "bsr", "dia"]
+
+
+@pytest.mark.parametrize("est", ESTIMATORS, ids=IDS)
+@pytest.mark.parametrize("fmt", SPARSE_FORMATS)
+@pytest.mark.parametrize("kind", ["array", "matrix"])
+def test_every_sparse_format_equals_dense(est, fmt, kind):
+    X, y = _data()
+    X[X < 0.3] = 0  # sparse enough to be stored sparsely
+    make = sp.csr_array if kind == "array" else sp.csr_matrix
+    dense = _fit(clone(est), X, y)
+    sparse = _fit(clone(est), make(X).asformat(fmt), y)
+    if is_regressor(est):
+        assert_allclose(sparse.predict(X), dense.predict(X), rtol=1e-6, atol=1e-8)
+    else:
+        assert_allclose(sparse.singular_values_, dense.singular_values_, rtol=1e-6)
+
+
+@pytest.mark.parametrize("est", ESTIMATORS, ids=IDS)
+@pytest.mark.parametrize("dtype", [np.int8, np.int64, np.uint16, bool, np.float16])
+def test_integer_boolean_and_half_inputs_are_converted(est, dtype):
+    X, y = _data()
+    Xd = (X > 0) if dtype is bool else (X * 10).astype(dtype)
+    reference = np.asarray(Xd, dtype=np.float64)
+    fitted = _fit(clone(est), Xd, y)
+    expected = _fit(clone(est), reference, y)
+    if is_regressor(est):
+        assert_allclose(fitted.predict(reference), expected.predict(reference), 1e-3)
+    else:
+        assert_allclose(fitted.singular_values_, expected.singular_values_, 1e-3)
+
+
+@pytest.mark.parametrize("est", ESTIMATORS, ids=IDS)
+def test_memmap_and_pandas_inputs(est, tmp_path):
+    pd = pytest.importorskip("pandas")
+    X, y = _data()
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    mapped = np.load(path, mmap_mode="r")
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    expected = _fit(clone(est), X, y)
+    for data in [mapped, frame]:
+        fitted = _fit(clone(est), data, pd.Series(y) if data is frame else y)
+        if is_regressor(est):
+            assert_allclose(fitted.predict(data), expected.predict(X), rtol=1e-8)
+        else:
+            assert_allclose(fitted.transform(data), expected.transform(X), rtol=1e-8)
+
+
+@pytest.mark.parametrize("est", ESTIMATORS, ids=IDS)
+@pytest.mark.parametrize("shape", ["wide", "duplicate columns", "two samples"])
+def test_odd_shapes_fit_finite_models(est, shape):
+    X, y = _data(n=40, d=5)
+    if shape == "wide":
+        X, y = _data(n=10, d=60)
+    elif shape == "duplicate columns":
+        X = np.hstack([X, X[:, :2]])
+    else:
+        X, y = X[:2], y[:2]
+    est = clone(est)
+    if not is_regressor(est):
+        est.set_params(n_components=1)
+    fitted = _fit(est, X, y)
+    out = fitted.predict(X) if is_regressor(est) else fitted.transform(X)
+    assert np.all(np.isfinite(out))
