@@ -15,7 +15,12 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone, is_regressor
 from sklearn.exceptions import ConvergenceWarning
 
-from skla import GDRegressor, PinvRegressor, TruncatedSVDCompressor
+from skla import (
+    GDRegressor,
+    PinvRegressor,
+    SGDMiniBatchRegressor,
+    TruncatedSVDCompressor,
+)
 from skla.components.lstsq import GramAccuracyWarning
 from skla.exceptions import DivergenceError
 from skla.utils.discovery import all_estimators
@@ -362,3 +367,43 @@ def test_odd_shapes_fit_finite_models(est, shape):
     fitted = _fit(est, X, y)
     out = fitted.predict(X) if is_regressor(est) else fitted.transform(X)
     assert np.all(np.isfinite(out))
+
+
+# -- SGDMiniBatchRegressor -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "huber", "epsilon_insensitive"])
+@pytest.mark.parametrize("scale", [1e160, 1e-160])
+def test_sgd_auto_at_extreme_scales_equals_scale_one(regression, loss, scale):
+    # "auto" is scale-free: X·1e±160 is solved as a power-of-two multiple
+    # (exact), where the squares of its entries once overflowed to NaN.
+    X, y = regression
+    params = {"loss": loss, "penalty": None, "random_state": 0}
+    base = SGDMiniBatchRegressor(**params).fit(X, y)
+    scaled = SGDMiniBatchRegressor(**params).fit(X * scale, y)
+    # X·1e160 rounds differently from X, and two SGD runs end apart by their
+    # own noise; the scores agree closely.
+    assert_allclose(scaled.coef_ * scale, base.coef_, rtol=0.02)
+    assert scaled.score(X * scale, y) == pytest.approx(base.score(X, y), abs=1e-4)
+
+
+def test_sgd_penalty_at_extreme_scales_is_rescaled(regression):
+    # X·s with alpha is the problem on X with alpha / s² (ridge): at s = 1e160
+    # the ridge vanishes, at 1e-160 it dominates (β = 0 is the optimum).
+    X, y = regression
+    free = SGDMiniBatchRegressor(penalty=None, random_state=0).fit(X, y)
+    large = SGDMiniBatchRegressor(random_state=0).fit(X * 1e160, y)
+    assert_allclose(large.coef_ * 1e160, free.coef_, rtol=0.01)
+    small = SGDMiniBatchRegressor(random_state=0).fit(X * 1e-160, y)
+    assert np.all(np.abs(small.coef_ * 1e-160) < 1e-6 * np.abs(free.coef_).max())
+
+
+def test_sgd_partial_fit_keeps_the_first_scale(regression):
+    X, y = regression
+    stream = SGDMiniBatchRegressor(penalty=None, random_state=0)
+    for _ in range(5):
+        for chunk in np.array_split(np.arange(len(y)), 4):
+            stream.partial_fit(X[chunk] * 1e160, y[chunk])
+    assert stream._sgd.x_scale != 1.0
+    reference = SGDMiniBatchRegressor(penalty=None, random_state=0).fit(X, y)
+    assert stream.score(X * 1e160, y) >= reference.score(X, y) - 1e-3

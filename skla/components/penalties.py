@@ -23,7 +23,7 @@ import numpy as np
 from .._plugins import register
 from ._base import Component
 
-__all__ = ["L1", "L2", "ElasticNet", "Penalty", "soft_threshold"]
+__all__ = ["L1", "L2", "ElasticNet", "Penalty", "rescaled", "soft_threshold"]
 
 
 @runtime_checkable
@@ -154,3 +154,37 @@ class ElasticNet(Component):
     def prox(self, coef, step):
         rho = self.l1_ratio
         return soft_threshold(coef, step * rho) / (1.0 + step * (1 - rho))
+
+
+def rescaled(penalty, alpha, cx):
+    """The penalty, strength and data scale of the problem on ``cx·X``.
+
+    With ``β = cx·β'`` the predictions are unchanged and ``α R(cx β')`` is
+    ``α cx^p R(β')`` for a penalty of degree p: L1 (p = 1), L2 (p = 2); the
+    elastic net mixes both and gets a new ``l1_ratio``.  ``cx`` is lowered if
+    the strength would overflow (it then dominates the data anyway), and set
+    to 1 for any other penalty, whose degree is unknown.
+
+    Examples
+    --------
+    >>> penalty, alpha, cx = rescaled(ElasticNet(l1_ratio=0.5), 1.0, 2.0)
+    >>> penalty.l1_ratio, alpha, cx  # 0.5·2 for L1, 0.5·4 for L2
+    (0.3333333333333333, 3.0, 2.0)
+    """
+    if cx == 1.0 or penalty is None or alpha == 0:
+        return penalty, alpha, cx
+    if not isinstance(penalty, (L1, L2, ElasticNet)):
+        return penalty, alpha, 1.0
+    rho = {L1: 1.0, L2: 0.0}.get(type(penalty))
+    rho = float(penalty.l1_ratio) if rho is None else rho
+    while True:
+        # A strength that overflows dominates the data anyway: scale less.
+        l1, l2 = alpha * rho * cx, alpha * (1 - rho) * cx * cx
+        if (np.isfinite(l1 + l2) and l1 + l2 < 2.0**900) or cx <= 1.0:
+            break
+        cx *= 2.0**-64
+    if isinstance(penalty, L1):
+        return penalty, l1, cx
+    if isinstance(penalty, L2):
+        return penalty, l2, cx
+    return ElasticNet(l1_ratio=l1 / (l1 + l2)), l1 + l2, cx

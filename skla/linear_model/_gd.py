@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 
 from .._plugins import parameter_constraint, resolve
-from ..components.penalties import L1, L2, ElasticNet
+from ..components.penalties import rescaled
 from ..utils._scaling import power_of_two_scale
 from ._base import LinearRegressorMixin
 from ._proximal_gradient import LossObjective, QuadraticObjective, proximal_gradient
@@ -205,7 +205,7 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         # (exact: the predictions are unchanged, β = cx·β'), with the
         # penalty's strength rescaled to match; a penalty of unknown degree
         # is left unscaled.
-        penalty, alpha, cx = _scaled_penalty(
+        penalty, alpha, cx = rescaled(
             self.penalty_, float(self.alpha), power_of_two_scale(X)
         )
         if cx != 1.0:
@@ -308,29 +308,3 @@ def _column_curvatures(problem):
     for a, _ in problem.blocks():
         curvature += np.einsum("ij,ij->j", a, a)
     return curvature
-
-
-def _scaled_penalty(penalty, alpha, cx):
-    """The penalty and strength of the problem on ``cx·X`` (β = cx·β').
-
-    ``R(cx β')`` is ``cx^p R(β')`` for a penalty of degree p: L1 (p = 1), L2
-    (p = 2); the elastic net mixes both and gets a new ``l1_ratio``.  Any
-    other penalty keeps the data unscaled (``cx`` becomes 1).
-    """
-    if cx == 1.0 or penalty is None or alpha == 0:
-        return penalty, alpha, cx
-    if not isinstance(penalty, (L1, L2, ElasticNet)):
-        return penalty, alpha, 1.0
-    rho = {L1: 1.0, L2: 0.0}.get(type(penalty))
-    rho = float(penalty.l1_ratio) if rho is None else rho
-    while True:
-        # A strength that overflows dominates the data anyway: scale less.
-        l1, l2 = alpha * rho * cx, alpha * (1 - rho) * cx * cx
-        if (np.isfinite(l1 + l2) and l1 + l2 < 2.0**900) or cx <= 1.0:
-            break
-        cx *= 2.0**-64
-    if isinstance(penalty, L1):
-        return penalty, l1, cx
-    if isinstance(penalty, L2):
-        return penalty, l2, cx
-    return ElasticNet(l1_ratio=l1 / (l1 + l2)), l1 + l2, cx

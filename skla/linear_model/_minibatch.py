@@ -238,6 +238,9 @@ class MiniBatchSGD:
         Report the average over the tail of the run only (see
         :meth:`averaged`) instead of over every update since
         ``average_start``.
+    x_scale : float, default=1.0
+        The power of two X was multiplied by (extreme data): the run's
+        coefficients are ``coef_ / x_scale``.
 
     Attributes
     ----------
@@ -265,6 +268,7 @@ class MiniBatchSGD:
         batch_size,
         average_start=None,
         tail_average=False,
+        x_scale=1.0,
     ):
         self.coef = coef
         self.intercept = intercept
@@ -277,6 +281,7 @@ class MiniBatchSGD:
             batch_size=batch_size,
             average_start=average_start,
             tail_average=tail_average,
+            x_scale=x_scale,
         )
         self.t = 1
         self.n_seen = 0

@@ -18,6 +18,8 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.extmath import safe_sparse_dot
 
 from .._plugins import parameter_constraint, resolve
+from ..components.penalties import rescaled
+from ..utils._scaling import power_of_two_scale
 from ._base import LinearRegressorMixin
 from ._convergence import OptimalityCheck
 from ._minibatch import MiniBatchSGD
@@ -325,13 +327,15 @@ default=None
         """
         X, Y, sample_weight, y_ndim = self._validate(X, y, sample_weight, reset=True)
         coef, intercept = self._start(X, Y, coef_init, intercept_init)
+        settings = self._settings()
+        X, coef = self._scale_data(X, coef, settings)
         random_state = check_random_state(self.random_state)
         rows = validation = None
         if self.early_stopping:
             rows, validation = self._split(X, Y, sample_weight, random_state)
         rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
         start = (coef.copy(), intercept.copy())
-        engine = MiniBatchSGD(coef, intercept, **self._settings())
+        engine = MiniBatchSGD(coef, intercept, **settings)
         engine.rng = rng  # partial_fit after fit continues the same stream
         check = None
         if self.tol is not None and not self.early_stopping:
@@ -350,7 +354,7 @@ default=None
             loss = engine.epoch(
                 X, Y, sample_weight, rng=rng if self.shuffle else None, rows=rows
             )
-            objective = loss + self._penalty_value(engine.coef)
+            objective = loss + self._penalty_value(engine)
             loss_curve.append(objective)
             if self.early_stopping:
                 score = self._score(engine, *validation)
@@ -460,7 +464,9 @@ default=None
         X, Y, sample_weight, y_ndim = self._validate(X, y, sample_weight, reset=first)
         if first:
             coef, intercept = self._start(X, Y, None, None, warm=False)
-            engine = MiniBatchSGD(coef, intercept, **self._settings())
+            settings = self._settings()
+            X, coef = self._scale_data(X, coef, settings)
+            engine = MiniBatchSGD(coef, intercept, **settings)
         else:
             if Y.shape[1] != self._sgd.coef.shape[1]:
                 raise ValueError(
@@ -475,7 +481,9 @@ default=None
             Y = Y.astype(engine.coef.dtype, copy=False)
             if sample_weight is not None:
                 sample_weight = sample_weight.astype(engine.coef.dtype, copy=False)
-            engine.configure(**self._settings())
+            settings = self._settings()
+            X, _ = self._scale_data(X, None, settings, scale=engine.x_scale)
+            engine.configure(**settings)
         if engine.rng is None:
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             engine.rng = np.random.default_rng(seed)
@@ -484,7 +492,7 @@ default=None
         loss = engine.epoch(
             X, Y, sample_weight, rng=engine.rng if self.shuffle else None
         )
-        objective = loss + self._penalty_value(engine.coef)
+        objective = loss + self._penalty_value(engine)
         if first:
             self.n_iter_, self.loss_curve_ = 0, []
             self.validation_scores_ = self.best_validation_score_ = None
@@ -596,10 +604,33 @@ default=None
         weights = None if sample_weight is None else sample_weight[test]
         return np.sort(train), (X[test], Y[test], weights)
 
-    def _penalty_value(self, coef):
-        if self.penalty_ is None or self.alpha == 0:
+    def _penalty_value(self, engine):
+        """alpha · R(coef), from the engine's (possibly rescaled) problem."""
+        if engine.penalty is None or engine.alpha == 0:
             return 0.0
-        return float(self.alpha * self.penalty_.value(coef))
+        return float(engine.alpha * engine.penalty.value(engine.coef))
+
+    def _scale_data(self, X, coef, settings, *, scale=None):
+        """X beyond 1e±60 as ``cx·X``, for ``learning_rate="auto"`` only.
+
+        "auto" is scale-free, so the fit on ``cx·X`` (``cx`` a power of two,
+        exact) is the same fit, without the squares of 1e160 overflowing;
+        the coefficients are ``β' = β / cx`` inside, and the penalty is
+        rescaled by its degree (:func:`~skla.components.penalties.rescaled`).
+        The scale of the first call is kept for ``partial_fit``.  scikit-
+        learn's schedules keep their meaning: their steps are not scale-free.
+        """
+        if not getattr(settings["schedule"], "preconditioned", False):
+            settings["x_scale"] = 1.0
+            return X, coef
+        cx = power_of_two_scale(X) if scale is None else scale
+        penalty, alpha, cx = rescaled(settings["penalty"], settings["alpha"], cx)
+        settings.update(penalty=penalty, alpha=alpha, x_scale=cx)
+        if cx == 1.0:
+            return X, coef
+        if coef is not None:
+            coef = coef / cx
+        return X * cx, coef
 
     def _result(self, engine):
         """The model's coefficients: the averages when averaging."""
@@ -621,7 +652,8 @@ default=None
         self.t_ = engine.t
         self.max_eta_ = float(engine.max_eta)
         # Copies: the engine keeps updating its own arrays in partial_fit.
-        coef = np.array(coef.T, dtype=dtype, order="C")
+        with np.errstate(over="ignore", under="ignore"):
+            coef = np.array(coef.T * engine.x_scale, dtype=dtype, order="C")
         intercept = np.array(intercept, dtype=dtype)
         if y_ndim == 1:
             self.coef_ = coef[0]

@@ -170,11 +170,13 @@ class Standardisation:
         step per coefficient, which the penalty protocol allows.
         """
         scale = self.scale[:, None]
-        return penalty.prox(coef / scale, step / scale**2) * scale
+        with np.errstate(over="ignore"):  # an infinite step: the prox is 0
+            return penalty.prox(coef / scale, step / scale**2) * scale
 
     def shrink(self, penalty, steps):
         """Per-coefficient ridge factors of the steps ``steps``, (n, d)."""
-        return penalty.shrink(np.outer(steps, self.scale**-2.0))
+        with np.errstate(over="ignore"):  # an infinite step shrinks to 0
+            return penalty.shrink(np.outer(steps, self.scale**-2.0))
 
 
 def measure(X, sample_weight, rows, window, window_weights, *, fit_intercept):
