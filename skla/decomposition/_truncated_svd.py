@@ -312,7 +312,12 @@ class TruncatedSVDCompressor(
             self.explained_variance_ratio_ = variance / total_variance
             energy = np.asarray(s, dtype=np.float64) ** 2
             self.explained_energy_ratio_ = energy / total if total > 0 else energy * 0
-        lost = _projection_error(X, self.components_)
+        # ‖X‖² − ‖XV‖² is exact to about eps·‖X‖²: accurate for errors above
+        # 1e-3 of ‖X‖; below, the residual itself is summed (one more pass).
+        kept = float(np.sum(np.asarray(Z, dtype=np.float64) ** 2))
+        lost = max(total - kept, 0.0)
+        if not lost > 1e-6 * total:
+            lost = _projection_error(X, self.components_)
         self.reconstruction_error_ = float(np.sqrt(lost / total)) if total > 0 else 0.0
         self.compression_ratio_ = m * n / (k * (m + n + 1))
 
