@@ -272,7 +272,7 @@ def test_gd_without_information_fits_a_constant(regression, loss, rows):
     assert np.isfinite(reg.intercept_)
 
 
-@pytest.mark.parametrize("loss", ["rmse", "epsilon_insensitive"])
+@pytest.mark.parametrize("loss", ["huber", "rmse", "epsilon_insensitive"])
 @pytest.mark.parametrize("eta0", [1e3, 1e6])
 def test_gd_oscillating_steps_raise(regression, loss, eta0):
     X, y = regression

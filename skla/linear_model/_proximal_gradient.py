@@ -362,14 +362,16 @@ def proximal_gradient(
         f_z = objective.value(z, M_z)
         g_z = objective.gradient(z, M_z)
     else:
-        if F_x > F_start:
-            # Steps too large for a loss without a curvature bound do not
-            # explode, they oscillate: after max_iter the objective is still
-            # above where it started.
+        best = min(curve)
+        if F_x > F_start or (best > 0 and F_x > 2 * best):
+            # Steps too large for a loss whose gradient is bounded (or has no
+            # curvature bound) do not explode, they oscillate: after max_iter
+            # the objective is above where it started, or far above the best
+            # value it passed through.
             raise DivergenceError(
                 f"Gradient descent did not converge: after max_iter={max_iter} "
-                f"iterations the objective, {F_x:.3g}, is above its value at the "
-                f"start, {F_start:.3g}; the step size {eta:.3g} "
+                f"iterations the objective is {F_x:.3g}, against {F_start:.3g} "
+                f"at the start and {best:.3g} at best; the step size {eta:.3g} "
                 f"(learning_rate={step_name!r}) makes it oscillate. Use "
                 "learning_rate='auto' or 'armijo', or a smaller eta0."
             )
