@@ -22,6 +22,14 @@ METHODS = {
     "e = E(2, random_state=0)",
     "TruncatedSVDCompressor(0.9)": "from skla import TruncatedSVDCompressor as E; "
     "e = E(0.9, random_state=0)",
+    "TruncatedSVDCompressor(2, algorithm='randomized')": "from skla import "
+    "TruncatedSVDCompressor as E; e = E(2, algorithm='randomized', random_state=0)",
+    "TruncatedSVDCompressor(2, algorithm='arpack')": "from skla import "
+    "TruncatedSVDCompressor as E; e = E(2, algorithm='arpack', random_state=0)",
+    "TruncatedSVDCompressor(2, algorithm='propack')": "from skla import "
+    "TruncatedSVDCompressor as E; e = E(2, algorithm='propack', random_state=0)",
+    "TruncatedSVDCompressor(0.9, algorithm='randomized')": "from skla import "
+    "TruncatedSVDCompressor as E; e = E(0.9, algorithm='randomized', random_state=0)",
     "TruncatedSVDCompressor(2, algorithm='full')": "from skla import "
     "TruncatedSVDCompressor as E; e = E(2, algorithm='full')",
     "TruncatedSVD(2) (scikit-learn, randomized)": "from sklearn.decomposition "
@@ -29,8 +37,15 @@ METHODS = {
     "PinvRegressor()": "from skla import PinvRegressor as E; e = E()",
     "PinvRegressor(solver='qr')": "from skla import PinvRegressor as E; "
     "e = E(solver='qr')",
+    "PinvRegressor(solver='gram')": "from skla import PinvRegressor as E; "
+    "e = E(solver='gram')",
+    "PinvRegressor(solver='lsqr')": "from skla import PinvRegressor as E; "
+    "e = E(solver='lsqr')",
     "PinvRegressor(solver='svd')": "from skla import PinvRegressor as E; "
     "e = E(solver='svd')",
+    "GDRegressor()": "from skla import GDRegressor as E; e = E()",
+    "GDRegressor(loss='huber')": "from skla import GDRegressor as E; "
+    "e = E(loss='huber', max_iter=20)",
     "LinearRegression() (scikit-learn)": "from sklearn.linear_model import "
     "LinearRegression as E; e = E()",
 }

@@ -407,3 +407,59 @@ def test_sgd_partial_fit_keeps_the_first_scale(regression):
     assert stream._sgd.x_scale != 1.0
     reference = SGDMiniBatchRegressor(penalty=None, random_state=0).fit(X, y)
     assert stream.score(X * 1e160, y) >= reference.score(X, y) - 1e-3
+
+
+@pytest.mark.parametrize("est", ESTIMATORS, ids=IDS)
+def test_a_constant_column_changes_nothing(est):
+    X, y = _data(n=80, d=4)
+    with_constant = np.hstack([X, np.full((80, 1), 1e6)])
+    est = clone(est)
+    if not is_regressor(est):
+        est.set_params(n_components=2)
+    plain = _fit(clone(est), X, y)
+    fitted = _fit(clone(est), with_constant, y)
+    if is_regressor(est):
+        assert abs(fitted.coef_[-1]) < 1e-9  # a constant gets no weight
+        # (SGD's shuffles and steps see one more column: its own noise.)
+        stochastic = isinstance(est, SGDMiniBatchRegressor)
+        assert_allclose(
+            fitted.predict(with_constant),
+            plain.predict(X),
+            rtol=1e-2 if stochastic else 1e-6,
+            atol=1e-2 if stochastic else 1e-8,
+        )
+    else:
+        assert np.all(np.isfinite(fitted.transform(with_constant)))
+
+
+@pytest.mark.parametrize("est", ESTIMATORS, ids=IDS)
+def test_polars_input(est):
+    pl = pytest.importorskip("polars")
+    X, y = _data()
+    frame = pl.DataFrame({f"f{i}": X[:, i] for i in range(X.shape[1])})
+    fitted = _fit(clone(est), frame, y)
+    expected = _fit(clone(est), X, y)
+    if is_regressor(est):
+        assert_allclose(fitted.predict(frame), expected.predict(X), rtol=1e-8)
+    else:
+        assert_allclose(fitted.transform(frame), expected.transform(X), rtol=1e-8)
+
+
+@pytest.mark.parametrize("algorithm", ["auto", "randomized", "arpack", "propack"])
+@pytest.mark.parametrize("n_components", [2, 0.5])
+def test_svd_of_a_tall_matrix_takes_less_memory_than_half_of_it(
+    algorithm, n_components
+):
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40_000, 60)) * 0.9 ** np.arange(60)
+    svd = TruncatedSVDCompressor(n_components, algorithm=algorithm, random_state=0)
+    svd.fit(X[:2000])  # warm up
+    tracemalloc.start()
+    try:
+        svd.fit(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.5 * X.nbytes

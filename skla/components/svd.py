@@ -217,6 +217,10 @@ class RandomizedSVD(Component):
         return SVDResult(dot(Q, Ub), s, Vt)
 
     def svd(self, X, n_components, *, random_state=None):
+        if _skinny(X):
+            # A side of at most 200: the exact SVD of the R factor costs
+            # less time and memory than an m × (k + p) basis.
+            return SkinnySVD().svd(X, n_components)
         rng = np.random.default_rng(check_random_state(random_state).randint(2**31))
         k = n_components
         width = min(k + self._oversampling(X, k), min(X.shape))
@@ -232,7 +236,14 @@ class RandomizedSVD(Component):
         triplets, holds at least that fraction exactly (its squared singular
         values are what is counted), so the guarantee does not rest on the
         approximation being optimal; a loose basis can only make k larger.
+        A tall or wide X with a side of at most 200 takes the exact SVD of its
+        R factor instead (:class:`SkinnySVD`), here as in :meth:`svd`.
         """
+        if _skinny(X):
+            # The basis would span most of the small side: the exact SVD of
+            # the R factor is cheaper, and holds no m×l basis (3.5× X at 0.9
+            # on 200000×100).
+            return SkinnySVD().svd_energy(X, fraction)
         rng = np.random.default_rng(check_random_state(random_state).randint(2**31))
         target = fraction * sum_of_squares(X)
         limit = min(X.shape)
@@ -311,6 +322,11 @@ class AutoSVD(RandomizedSVD):
         return super().svd_energy(X, fraction, random_state=random_state, block=block)
 
 
+def _skinny(X):
+    """A side of at most 200 and the other at least 4 times longer."""
+    return min(X.shape) <= 200 and max(X.shape) >= 4 * min(X.shape)
+
+
 def _r_factor(X, *, block_elements=1 << 18):
     """The R of a QR of X (m ≥ n), by row blocks, in float64.
 
@@ -338,6 +354,12 @@ class SkinnySVD:
     its transpose.  Memory: R, one block, and the k returned vectors --
     LAPACK on X would copy it and return all of U.
 
+    Parameters
+    ----------
+    small : callable or None
+        ``small(R, k) -> (s, Vt)``, the top k singular values and right
+        vectors of R, largest first; LAPACK's full SVD of R if None.
+
     Examples
     --------
     >>> import numpy as np
@@ -347,11 +369,18 @@ class SkinnySVD:
     True
     """
 
+    def __init__(self, small=None):
+        self.small = small
+
     def _triplets(self, X, k=None, fraction=None):
         if X.shape[0] < X.shape[1]:
             U, s, Vt = self._triplets(X.T, k, fraction)
             return SVDResult(Vt.T, s, U.T)
-        _, s, Vt = sl.svd(_r_factor(X), full_matrices=False, check_finite=False)
+        R = _r_factor(X)
+        if k is not None and self.small is not None:
+            s, Vt = self.small(R, k)  # e.g. Lanczos, on the n × n factor
+        else:
+            _, s, Vt = sl.svd(R, full_matrices=False, check_finite=False)
         if k is None:
             k = _rank_for(s, fraction * float(np.sum(s**2)))
         s, Vt = s[:k], Vt[:k]
@@ -383,30 +412,45 @@ class _SvdsSolver(Component):
                 f"n_features) = {limit} components; got n_components="
                 f"{n_components}. Use algorithm='full' or 'randomized'."
             )
-        # scipy's default Krylov budget (10 k for PROPACK) is too small for
-        # the flat spectrum of an ordinary random matrix: start larger and
-        # double it; beyond min(m, n) the exact SVD is as cheap, so use it.
-        budget = min(limit, max(10 * n_components, 100))
+        if _skinny(X):
+            # The Lanczos bases are m × kmax: on a tall X (200000×100) they
+            # cost more than X; on its n × n R factor, nothing.
+            def small(R, k):
+                return self._lanczos(R, k, random_state)[1:]
+
+            return SkinnySVD(small).svd(X, n_components)
+        return self._lanczos(X, n_components, random_state)
+
+    def _lanczos(self, X, k, random_state):
+        """scipy's svds, sorted; larger Krylov budgets, then LAPACK if need be.
+
+        scipy's default PROPACK budget (kmax = 10 k) is too small for the
+        flat spectrum of an ordinary random matrix: it starts a little
+        larger and doubles up to min(m, n).  ARPACK's ``maxiter`` counts
+        restarts, not basis vectors: it keeps scipy's default.
+        """
+        limit = min(X.shape)
+        budget = min(limit, max(10 * k, 30))
         while True:
             try:
                 U, s, Vt = svds(
                     X,
-                    k=n_components,
+                    k=k,
                     tol=self.tol,
                     solver=self.solver,
-                    maxiter=budget,
+                    maxiter=budget if self.solver == "propack" else None,
                     random_state=check_random_state(random_state),
                 )
                 break
             except (np.linalg.LinAlgError, ArpackNoConvergence, ArpackError) as exc:
-                if budget >= limit:
+                if budget >= limit or self.solver != "propack":
                     warnings.warn(
                         f"algorithm={self.solver!r} did not converge ({exc}); "
                         "used LAPACK's full SVD instead.",
                         UserWarning,
-                        stacklevel=3,
+                        stacklevel=4,
                     )
-                    return FullSVD().svd(X, n_components)
+                    return FullSVD().svd(X, k)
                 budget = min(limit, 2 * budget)
         order = np.argsort(s)[::-1]
         return SVDResult(U[:, order], s[order], Vt[order])

@@ -41,7 +41,7 @@ def dot(a, b, *, trans_a=False, trans_b=False):
     return gemm(1.0, a, b, trans_a=trans_a, trans_b=trans_b)
 
 
-def sum_of_squares(X, *, block=1 << 20) -> float:
+def sum_of_squares(X, *, block=1 << 16) -> float:
     """``‖X‖_F²`` accumulated in float64, block by block, for dense or sparse X.
 
     Examples
