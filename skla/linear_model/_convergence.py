@@ -22,11 +22,11 @@ __all__ = ["OptimalityCheck"]
 
 # Far from the optimum: the objective can still surely lose more than this
 # fraction of itself, or of what the model explains beyond a constant (a lower
-# bound from the full gradient mapping).  The
-# mapping relative to its value at the start is reported too, but does not
-# decide: a start that is already nearly optimal (y unrelated to X) leaves
-# SGD's noise as most of the gradient with nothing to gain, and large feature
-# means without an intercept make the gradient small where the error is not.
+# bound from the full gradient mapping).  The mapping relative to its value at
+# the start is reported too, but does not decide: a start that is already
+# nearly optimal (y unrelated to X) leaves SGD's noise as most of the gradient
+# with nothing to gain, and large feature means without an intercept make the
+# gradient small where the error is not.
 WORTH_A_STEP = 0.01
 
 
