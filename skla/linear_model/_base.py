@@ -1,6 +1,22 @@
 """What skla's linear regressors share: validation, weighted centring, predict.
 
 The estimator layer only: numerics live in the solvers and algorithms.
+
+**Sample weights.**  Each regressor reads ``sample_weight`` as its
+scikit-learn counterpart does, so that one is a drop-in for the other; the
+three conventions differ in what multiplying every weight by 3 does:
+
+=====================  ======================================  ================
+estimator              objective                               weights × 3
+=====================  ======================================  ================
+PinvRegressor          Σ wᵢ rᵢ² + α‖β‖² (as ``Ridge``)         a weaker ridge
+GDRegressor            Σ wᵢ ℓᵢ / Σ wᵢ + α R(β) (as ``Lasso``)  nothing changes
+SGDMiniBatchRegressor  Σ wᵢ ℓᵢ / n + α R(β) (as SGDRegressor)  a weaker penalty
+=====================  ======================================  ================
+
+Without a penalty all three are invariant.  An integer weight k is the same
+as repeating the row k times for PinvRegressor and GDRegressor; for
+SGDMiniBatchRegressor it scales that row's step instead.
 """
 
 from __future__ import annotations

@@ -75,7 +75,10 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         problem, with a backtracking safeguard: no tuning), ``"armijo"``
         (backtracking from ``eta0``), ``"constant"`` (the seed's fixed
         ``eta0``), or an object implementing
-        :class:`~skla.components.step_sizes.StepSize`.
+        :class:`~skla.components.step_sizes.StepSize`.  (The name is
+        scikit-learn's, but here it is a *step-size rule* of full-batch
+        gradient descent -- a ``step_size`` component -- not the per-update
+        *schedule* that ``SGDMiniBatchRegressor``'s ``learning_rate`` is.)
 
     eta0 : float, default=0.01
         Step size for ``"constant"``; first trial step for ``"armijo"``.
@@ -184,7 +187,10 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights.
+            Non-negative weights.  The loss is their weighted mean,
+            ``Σ wᵢ ℓᵢ / Σ wᵢ``, as in ``Lasso``: multiplying every weight by
+            3 changes nothing, and an integer weight k is the same as
+            repeating the row k times.
 
         Returns
         -------

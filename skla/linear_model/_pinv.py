@@ -168,6 +168,8 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; a weight of 0 is the same as dropping the
             row and an integer weight k the same as repeating it k times.
+            As in ``Ridge``, the objective is ``Σ wᵢ rᵢ² + alpha ‖β‖²``: with
+            ``alpha > 0``, multiplying every weight by 3 weakens the ridge.
 
         Returns
         -------

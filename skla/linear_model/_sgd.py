@@ -92,6 +92,8 @@ class SGDMiniBatchRegressor(LinearRegressorMixin, BaseEstimator):
         each plateau), another registered schedule, or an object implementing
         :class:`~skla.components.schedules.Schedule`.  ``t`` counts updates
         (mini-batches).  The scikit-learn names keep scikit-learn's meaning.
+        (A *schedule* of per-update steps -- a ``schedule`` component --
+        where ``GDRegressor``'s ``learning_rate`` is a step-size rule.)
     eta0 : float, default=0.01
         The initial learning rate, > 0 (not used by ``"auto"``).
     power_t : float, default=0.25
@@ -318,7 +320,9 @@ n_features), default=None
 default=None
             Starting intercept.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights; each scales its sample's gradient.
+            Non-negative weights; each scales its sample's gradient, as in
+            SGDRegressor: the objective is ``Σ wᵢ ℓᵢ / n + alpha R(β)``, so
+            with a penalty, multiplying every weight by 3 weakens it.
 
         Returns
         -------
