@@ -15,12 +15,12 @@ from sklearn.base import (
 )
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot, svd_flip
-from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._plugins import parameter_constraint, resolve
 from ..components.svd import FullSVD
 from ..utils._blas import dot, sum_of_squares
+from ..utils._moments import column_moments
 from ..utils._scaling import power_of_two_scale
 
 __all__ = ["TruncatedSVDCompressor"]
@@ -45,30 +45,14 @@ def _projection_error(X, Vt, *, block_elements=1 << 18):
     return total
 
 
-def _column_variances(Z, *, block=1 << 12):
-    """``np.var(Z, axis=0)`` in float64 by row blocks (no Z-sized temporary)."""
-    mean = np.add.reduce(Z, axis=0, dtype=np.float64) / max(Z.shape[0], 1)
-    total = np.zeros(Z.shape[1])
-    for start in range(0, Z.shape[0], block):
-        deviation = Z[start : start + block] - mean
-        total += np.add.reduce(deviation * deviation, axis=0)
-    return total / max(Z.shape[0], 1)
-
-
-def _total_variance(X, *, block=None):
-    """``np.var(X, axis=0).sum()`` in float64, by row blocks.
+def _total_variance(X, *, block=256):
+    """``np.var(X, axis=0).sum()`` in float64, by blocks of ``block`` rows.
 
     ``np.var`` makes a centred temporary as large as X (a 12-megapixel photo:
-    48 MB); this makes two passes and keeps one block of rows at a time.
+    48 MB); this keeps one block of rows at a time.
     """
-    mean = np.add.reduce(X, axis=0, dtype=np.float64) / X.shape[0]
-    total = 0.0
-    if block is None:  # rows of about 2 MiB
-        block = max(1, (1 << 18) // max(X.shape[1], 1))
-    for start in range(0, X.shape[0], block):
-        deviation = X[start : start + block] - mean
-        total += float(np.add.reduce(deviation * deviation, axis=None))
-    return total / X.shape[0]
+    uniform = np.full(X.shape[0], 1.0 / X.shape[0])
+    return float(column_moments(X, uniform, block=block)[1].sum())
 
 
 class TruncatedSVDCompressor(
@@ -303,12 +287,9 @@ class TruncatedSVDCompressor(
         m, n = X.shape
         k = self.n_components_
         total = sum_of_squares(X)
-        variance = _column_variances(Z)
-        if sp.issparse(X):
-            _, variances = mean_variance_axis(X, axis=0)
-            total_variance = variances.sum()
-        else:
-            total_variance = _total_variance(X)
+        uniform = np.full(m, 1.0 / m)
+        variance = column_moments(Z, uniform)[1]
+        total_variance = float(column_moments(X, uniform)[1].sum())
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             self.explained_variance_ = variance / np.float64(scale) ** 2
             self.explained_variance_ratio_ = variance / total_variance

@@ -15,8 +15,8 @@ import scipy.sparse as sp
 from sklearn.utils.extmath import safe_sparse_dot
 
 from ..exceptions import DivergenceError
+from ..utils._moments import unit_weights
 from ._minibatch import _CURVATURE_ROWS, _largest_curvature
-from ._standardise import unit_weights
 
 __all__ = ["OptimalityCheck"]
 

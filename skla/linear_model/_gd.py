@@ -293,7 +293,7 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         if isinstance(objective, LossObjective) and self.fit_intercept:
             # θ's last row is the offset of centred data: b = c - μβ.
             intercept = theta[d] - problem.X_offset @ beta
-        elif x_scale != 1.0 and problem.X_offset is not None:
+        elif problem.X_offset is not None:  # in the (scaled) problem's units
             intercept = problem.Y_offset - problem.X_offset @ beta
         with np.errstate(over="ignore", under="ignore"):
             self._set_coef(beta * x_scale, problem, y_ndim, intercept)

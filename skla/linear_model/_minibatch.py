@@ -41,10 +41,11 @@ from itertools import repeat
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import get_blas_funcs
-from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.extmath import row_norms, safe_sparse_dot
 
 from ..exceptions import DivergenceError
-from ._standardise import measure, unit_weights
+from ..utils._moments import unit_weights
+from ._standardise import measure
 
 __all__ = ["MiniBatchSGD", "epoch_windows"]
 
@@ -134,13 +135,6 @@ def _batches(a, size, *, transpose=False):
     if a.shape[0] > n_full * size:
         tail = a[n_full * size :]
         yield tail.T if transpose else tail
-
-
-def _row_norms_squared(Z):
-    """``‖z_i‖²`` of each row, dense or sparse."""
-    if sp.issparse(Z):
-        return np.asarray(Z.multiply(Z).sum(axis=1), dtype=np.float64).ravel()
-    return np.einsum("ij,ij->i", Z, Z, dtype=np.float64)
 
 
 def _largest_curvature(Xb, v, fit_intercept, *, max_dense=2048, n_power=30):
@@ -415,7 +409,13 @@ class MiniBatchSGD:
         start begins at the mean target.
         """
         self.metric, standard = measure(
-            X, sample_weight, rows, Xw, ww, fit_intercept=self.fit_intercept
+            X,
+            sample_weight,
+            rows,
+            Xw,
+            ww,
+            fit_intercept=self.fit_intercept,
+            precondition=self.precondition,
         )
         if not self.precondition:
             return
@@ -460,7 +460,7 @@ class MiniBatchSGD:
             Zw[:probe], v[:probe] / v[:probe].sum(), self.fit_intercept
         )
         self.curvature = curvature  # of the full-batch loss, these coordinates
-        norms = _row_norms_squared(Zw) + (1.0 if self.fit_intercept else 0.0)
+        norms = row_norms(Zw, squared=True) + (1.0 if self.fit_intercept else 0.0)
         single = float(np.max(m * v * norms)) if m else 0.0
         n, B = max(n_rows, 1), min(self.batch_size, max(n_rows, 1))
         if n > 1:  # expected smoothness of a batch of B of n rows
@@ -664,8 +664,7 @@ class MiniBatchSGD:
     def _check(self, loss, etas, Yw, ww):
         if self._baseline is None:
             # The loss of predicting 0 sets the scale (never 0 unless y is).
-            m = Yw.shape[0]
-            v = np.full(m, 1.0 / m) if ww is None or ww.sum() <= 0 else ww / ww.sum()
+            v = unit_weights(ww, Yw.shape[0])
             zero = float(self.loss.value(Yw, np.zeros_like(Yw), v))
             self._baseline = max(loss, zero, np.finfo(np.float64).tiny)
         finite = np.isfinite(loss) and np.isfinite(self.coef).all()

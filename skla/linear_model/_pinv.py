@@ -10,7 +10,8 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 
 from .._plugins import parameter_constraint, resolve
-from ..utils._scaling import ridge_scales
+from ..components.penalties import L2, rescaled
+from ..utils._scaling import power_of_two_scale
 from ._base import LinearRegressorMixin
 
 __all__ = ["PinvRegressor"]
@@ -179,8 +180,10 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         X, Y, sample_weight, y_ndim = self._validate_fit_data(X, y, sample_weight)
         self.solver_ = resolve("lstsq_solver", self.solver, param="solver")
         # Data near 1e±160 are solved scaled by powers of two (exact); the
-        # ridge becomes alpha·cx² on the scaled problem.
-        cx, cy = ridge_scales(X, Y, float(self.alpha))
+        # ridge becomes alpha·cx² on the scaled problem (lowered cx if that
+        # would overflow: such a ridge dominates the data anyway).
+        _, alpha, cx = rescaled(L2(), float(self.alpha), power_of_two_scale(X))
+        cy = power_of_two_scale(Y)
         if cx != 1.0:
             X = X * cx  # a copy, only for such extreme data
         if cy != 1.0:
@@ -191,7 +194,6 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         rtol = self.rtol
         if rtol is None:
             rtol = max(X.shape) * np.finfo(X.dtype).eps
-        alpha = float(self.alpha) * cx * cx
         result = self.solver_.solve(problem, alpha=alpha, rtol=rtol)
         coef = self._check_solution(result.coef, problem)
         intercept = None

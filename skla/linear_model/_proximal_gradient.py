@@ -35,6 +35,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.extmath import safe_sparse_dot
 
 from ..exceptions import DivergenceError
+from ..utils._moments import is_rounding_noise
 
 __all__ = ["LossObjective", "QuadraticObjective", "proximal_gradient"]
 
@@ -146,19 +147,12 @@ class LossObjective:
         return np.append(c, 1.0) if self.fit_intercept else c.copy()
 
     def constant_columns(self):
-        """Columns whose spread is rounding noise: the model cannot use them.
-
-        After centring, a constant column of 1e6 in float32 keeps a spread
-        of about eps·1e6; a preconditioner dividing by it would turn that
-        noise into a coefficient.  A column whose centred second moment is
-        below ``(64 eps)²`` times its raw one is constant to the data's
-        precision.
+        """Columns whose centred spread is only rounding noise (see
+        :func:`~skla.utils._moments.is_rounding_noise`): none without centring.
         """
-        raw = self.curvatures.copy()
-        if self.X_offset is not None:
-            raw = raw + self.X_offset**2
-        eps = np.finfo(self.X.dtype).eps
-        return self.curvatures <= (64 * eps) ** 2 * raw
+        if self.X_offset is None:
+            return self.curvatures == 0
+        return is_rounding_noise(self.curvatures, self.X_offset, self.X.dtype)
 
     def lipschitz(self, scale, n_iter=20, random_state=0):
         """Power iteration for the largest eigenvalue of the scaled ``AᵀVA``."""
@@ -209,13 +203,12 @@ def _preconditioner(objective, precondition):
         constant[: objective.n_penalized] = objective.constant_columns()
     if not precondition:
         return np.where(constant, 0.0, 1.0)
-    positive = (curvature > 0) & ~constant
-    # Every column on its own scale, however far apart (1e-8 next to 1e8):
-    # constant columns are frozen above; a column of exactly zero curvature
-    # has zero gradient, and any scale works for it.
-    with np.errstate(divide="ignore", over="ignore"):
-        inverse = np.where(positive, 1.0 / np.where(positive, curvature, 1.0), 1.0)
-    return np.where(constant, 0.0, np.minimum(inverse, np.finfo(np.float64).max))
+    # Every column on its own scale, however far apart (1e-8 next to 1e8); a
+    # column of no curvature has no gradient, and any scale works for it.
+    scale = np.ones_like(curvature)
+    np.divide(1.0, curvature, out=scale, where=curvature > np.finfo(float).tiny)
+    scale[constant] = 0.0
+    return scale
 
 
 def proximal_gradient(

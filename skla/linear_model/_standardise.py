@@ -21,52 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.sparsefuncs import mean_variance_axis
 
-__all__ = ["Standardisation", "column_moments", "unit_weights"]
+from ..utils._moments import column_moments, is_rounding_noise, unit_weights
 
-
-def unit_weights(weights, m):
-    """Weights summing to one (uniform without sample weights, or all zero)."""
-    if weights is None or not weights.sum() > 0:
-        return np.full(m, 1.0 / max(m, 1))
-    return np.asarray(weights, dtype=np.float64) / float(weights.sum())
-
-
-def column_moments(X, weights, rows=None, *, pilot=None, block=256):
-    """Weighted mean and variance of each column (``weights`` sum to 1).
-
-    Dense X is read in blocks of rows, each shifted by ``pilot`` (a guess of
-    the mean; the first row if None) before squaring, so that the variance of
-    a column with a large offset is not lost to cancellation; the only
-    temporary is one block.  Sparse X uses scikit-learn's
-    :func:`~sklearn.utils.sparsefuncs.mean_variance_axis`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> X = np.array([[1e8 + 1.0], [1e8 - 1.0]])
-    >>> column_moments(X, np.array([0.5, 0.5]))
-    (array([1.e+08]), array([1.]))
-    """
-    if rows is not None and sp.issparse(X):
-        X, rows = X[rows], None
-    if sp.issparse(X):
-        mean, var = mean_variance_axis(sp.csr_matrix(X), axis=0, weights=weights)
-        return np.asarray(mean, dtype=np.float64), np.asarray(var, dtype=np.float64)
-    n = X.shape[0] if rows is None else len(rows)
-    if pilot is None:
-        pilot = np.asarray(X[0] if rows is None else X[rows[0]], dtype=np.float64)
-    shifted = np.zeros(X.shape[1])
-    second = np.zeros(X.shape[1])
-    for start in range(0, n, block):
-        part = slice(start, start + block)
-        Xb = X[part] if rows is None else X[rows[part]]
-        Db = np.subtract(Xb, pilot, dtype=np.float64)
-        v = weights[part]
-        shifted += v @ Db
-        second += v @ np.square(Db, out=Db)
-    return pilot + shifted, np.maximum(second - shifted**2, 0.0)
+__all__ = ["Standardisation", "measure"]
 
 
 class Standardisation:
@@ -105,9 +63,7 @@ class Standardisation:
             shift, spread = mean, np.sqrt(variance)
         else:
             shift, spread = np.zeros_like(mean), np.sqrt(variance + mean**2)
-        # Rounding noise: a few units in the last place of the mean.
-        resolution = 64 * np.finfo(dtype).eps * np.abs(shift)
-        varies = spread > resolution
+        varies = ~is_rounding_noise(spread**2, shift, dtype)
         typical = float(np.median(spread[varies])) if varies.any() else 1.0
         scale = np.where(varies, spread, np.where(shift != 0, np.abs(shift), typical))
         return cls(shift.astype(dtype), scale.astype(dtype))
@@ -179,13 +135,17 @@ class Standardisation:
             return penalty.shrink(np.outer(steps, self.scale**-2.0))
 
 
-def measure(X, sample_weight, rows, window, window_weights, *, fit_intercept):
+def measure(
+    X, sample_weight, rows, window, window_weights, *, fit_intercept, precondition
+):
     """The metric of standardised coordinates, and the preconditioner if any.
 
-    The moments are read off the first ``window`` of rows; when they show
-    that the data are not already standardised -- or X is sparse, where a
-    window can miss a rare feature -- they are measured again over all the
-    rows of this pass (one more read of X).
+    The moments are read off the first ``window`` of rows.  With
+    ``precondition``, when they show that the data are not already
+    standardised -- or X is sparse, where a window can miss a rare feature --
+    they are measured again over all the rows of this pass (one more read of
+    X); the metric of the optimality check alone needs no more than the
+    window.
 
     Returns
     -------
@@ -201,7 +161,7 @@ def measure(X, sample_weight, rows, window, window_weights, *, fit_intercept):
     metric = Standardisation.from_moments(
         mean, variance, fit_intercept=True, dtype=dtype
     )
-    if metric.is_trivial() and not sp.issparse(X):
+    if not precondition or (metric.is_trivial() and not sp.issparse(X)):
         return metric, None
     n = X.shape[0] if rows is None else len(rows)
     weights = sample_weight

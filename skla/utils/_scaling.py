@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["max_abs", "power_of_two_scale", "ridge_scales"]
+__all__ = ["max_abs", "power_of_two_scale"]
 
 # Within these bounds the data are left alone (no copy): products of a few
 # thousand terms of this size neither overflow nor go subnormal.
@@ -74,25 +74,3 @@ def power_of_two_scale(X, *, low=_LOW, high=_HIGH) -> float:
         return 1.0
     _, exponent = np.frexp(largest)
     return float(np.ldexp(1.0, -int(exponent)))
-
-
-def ridge_scales(X, Y, alpha):
-    """Scales ``cx`` for X and ``cy`` for Y of a ridge problem, powers of two.
-
-    Least squares with ``min ‖Xβ − Y‖² + alpha ‖β‖²`` on ``cx X`` and
-    ``cy Y`` has the ridge ``alpha · cx²`` and the solution ``β cy / cx``.
-    ``cx`` is lowered, if needed, so that ``alpha · cx²`` stays finite: a
-    ridge that large dominates the data's own curvature anyway.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> cx, cy = ridge_scales(np.array([[1e200]]), np.array([[1.0]]), 0.0)
-    >>> float(np.log2(cx)), cy
-    (-665.0, 1.0)
-    """
-    cx, cy = power_of_two_scale(X), power_of_two_scale(Y)
-    if alpha > 0:
-        while not np.isfinite(alpha * cx * cx) or alpha * cx * cx > 2.0**900:
-            cx *= 2.0**-64
-    return cx, cy

@@ -1,0 +1,75 @@
+"""Weighted column moments by row blocks, and what counts as rounding noise.
+
+Shared by the preconditioner of mini-batch SGD, the optimality check, the
+gradient-descent preconditioner and TruncatedSVDCompressor's variances: each
+reads X in blocks of rows, so the only temporary is one block.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.sparsefuncs import mean_variance_axis
+
+__all__ = ["column_moments", "is_rounding_noise", "unit_weights"]
+
+
+def unit_weights(weights, m):
+    """Weights summing to one (uniform without sample weights, or all zero)."""
+    if weights is None or not weights.sum() > 0:
+        return np.full(m, 1.0 / max(m, 1))
+    return np.asarray(weights, dtype=np.float64) / float(weights.sum())
+
+
+def column_moments(X, weights, rows=None, *, pilot=None, block=256):
+    """Weighted mean and variance of each column (``weights`` sum to 1).
+
+    Dense X is read in blocks of rows, each shifted by ``pilot`` (a guess of
+    the mean; the first row if None) before squaring, so that the variance of
+    a column with a large offset is not lost to cancellation; the only
+    temporary is one block.  Sparse X uses scikit-learn's
+    :func:`~sklearn.utils.sparsefuncs.mean_variance_axis`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1e8 + 1.0], [1e8 - 1.0]])
+    >>> column_moments(X, np.array([0.5, 0.5]))
+    (array([1.e+08]), array([1.]))
+    """
+    if rows is not None and sp.issparse(X):
+        X, rows = X[rows], None
+    if sp.issparse(X):
+        mean, var = mean_variance_axis(sp.csr_matrix(X), axis=0, weights=weights)
+        return np.asarray(mean, dtype=np.float64), np.asarray(var, dtype=np.float64)
+    n = X.shape[0] if rows is None else len(rows)
+    if pilot is None:
+        pilot = np.asarray(X[0] if rows is None else X[rows[0]], dtype=np.float64)
+    shifted = np.zeros(X.shape[1])
+    second = np.zeros(X.shape[1])
+    for start in range(0, n, block):
+        part = slice(start, start + block)
+        Xb = X[part] if rows is None else X[rows[part]]
+        Db = np.subtract(Xb, pilot, dtype=np.float64)
+        v = weights[part]
+        shifted += v @ Db
+        second += v @ np.square(Db, out=Db)
+    return pilot + shifted, np.maximum(second - shifted**2, 0.0)
+
+
+def is_rounding_noise(variance, mean, dtype):
+    """Whether a column's variance is only rounding noise around its mean.
+
+    A spread of a few units in the last place of the mean is what rounding
+    leaves of a constant column (e.g. 1e6 in float32, where one unit is
+    0.06); dividing by it would turn that noise into a coefficient.  A real
+    spread of 1 around 1e6 in float32 (16 units) is kept.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_rounding_noise(np.array([0.0, 1e-20, 1.0]), np.array([1e6] * 3), np.float32)
+    array([ True,  True, False])
+    """
+    resolution = 4 * np.finfo(dtype).eps * np.abs(mean)
+    return np.asarray(variance) <= resolution**2
