@@ -463,3 +463,33 @@ def test_svd_of_a_tall_matrix_takes_less_memory_than_half_of_it(
     finally:
         tracemalloc.stop()
     assert peak < 0.5 * X.nbytes
+
+
+def test_an_extreme_entry_the_sampled_scale_misses():
+    # The need to rescale is read off a strided sample of rows; an extreme
+    # entry elsewhere overflows the first attempt, which is then redone at
+    # the scale of every entry -- no NaN, no LinAlgError.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20000, 10))
+    y = X @ np.ones(10)
+    X[3, 2] = 1e200  # row 3: not among every 5th row
+    svd = TruncatedSVDCompressor(2, algorithm="full").fit(X)
+    # (σ2 is far below eps·σ1: no SVD resolves it; σ1 is exact.)
+    assert_allclose(svd.singular_values_[0], np.linalg.svd(X, compute_uv=False)[0])
+    assert np.all(np.isfinite(svd.singular_values_))
+    assert np.all(np.isfinite(svd.explained_energy_ratio_))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for est in [PinvRegressor(), GDRegressor(), SGDMiniBatchRegressor()]:
+            _fit(est, X, y)
+            assert np.all(np.isfinite(est.coef_))
+    # PinvRegressor gives lstsq's answer: the 1e200 direction dominates.
+    A = np.hstack([X - X.mean(axis=0), np.ones((20000, 1))])
+    expected = np.linalg.lstsq(A, y, rcond=None)[0][:10]
+    for solver in SOLVERS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "gram" says it cannot be trusted
+            reg = PinvRegressor(solver=solver).fit(X, y)
+        # The 1e200 column's own coefficient, of order 1e-200, relative:
+        assert reg.coef_[2] == pytest.approx(expected[2], rel=1e-6), solver
+        assert_allclose(reg.coef_, expected, atol=1e-12)

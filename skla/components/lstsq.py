@@ -164,7 +164,10 @@ def filter_factors(s, alpha, rtol):
     s = np.asarray(s, dtype=np.float64)
     keep = s > (rtol * s.max() if s.size else 0.0)
     phi = np.zeros_like(s)
-    phi[keep] = s[keep] / (s[keep] ** 2 + alpha)
+    # s / (s² + α) written as 1 / (s + α/s): s² overflows beyond 1e154 (and
+    # goes subnormal below 1e-154); this form does neither.
+    with np.errstate(over="ignore"):  # α/s → inf: the factor is 0, rightly
+        phi[keep] = 1.0 / (s[keep] + alpha / s[keep])
     return phi, int(keep.sum())
 
 

@@ -21,7 +21,7 @@ from .._plugins import parameter_constraint, resolve
 from ..components.svd import FullSVD
 from ..utils._blas import dot, sum_of_squares
 from ..utils._moments import column_moments
-from ..utils._scaling import power_of_two_scale
+from ..utils._scaling import power_of_two_scale, retry_at_full_scale
 
 __all__ = ["TruncatedSVDCompressor"]
 
@@ -228,14 +228,30 @@ class TruncatedSVDCompressor(
         self.algorithm_ = solver
         # Extreme data (entries near 1e±160) are solved scaled by one power
         # of two, exactly; singular values and coordinates are scaled back.
-        scale = power_of_two_scale(X)
+        # An extreme entry the sampled scale missed overflows ‖X‖²: then the
+        # scale of every entry is used.
+        return retry_at_full_scale(
+            lambda scale: self._fit_scaled(solver, X, scale),
+            X,
+            power_of_two_scale(X),
+            (FloatingPointError,),
+        )
+
+    def _fit_scaled(self, solver, X, scale):
         scaled = X * scale if scale != 1.0 else X
+        with np.errstate(over="ignore"):  # an overflow is caught just below
+            total = sum_of_squares(scaled)
+        if not np.isfinite(total):
+            raise FloatingPointError(
+                "‖X‖² overflows the floating-point range even after scaling X "
+                "by a power of two."
+            )
         U, s, Vt = self._triplets(solver, scaled)
         U, Vt = svd_flip(U, Vt, u_based_decision=False)
         Z = np.multiply(U, s, out=U) if U.dtype == np.result_type(U, s) else U * s
         self.components_ = np.asarray(Vt, dtype=X.dtype)
         self.n_components_ = len(s)
-        self._set_figures(scaled, Z, np.asarray(s), scale)
+        self._set_figures(scaled, Z, np.asarray(s), scale, total)
         with np.errstate(over="ignore"):
             self.singular_values_ = np.asarray(s / scale, dtype=X.dtype)
             if scale != 1.0:
@@ -278,15 +294,15 @@ class TruncatedSVDCompressor(
             k = min(2 * k, limit)
         return FullSVD().svd_energy(X, fraction)
 
-    def _set_figures(self, X, Z, s, scale):
+    def _set_figures(self, X, Z, s, scale, total):
         """Variance, energy, error and compression figures of the training fit.
 
         ``X``, ``Z`` and ``s`` are those of the data times ``scale``: the
-        ratios are computed there (no overflow), the variances scaled back.
+        ratios are computed there (no overflow), the variances scaled back;
+        ``total`` is ‖X‖².
         """
         m, n = X.shape
         k = self.n_components_
-        total = sum_of_squares(X)
         uniform = np.full(m, 1.0 / m)
         variance = column_moments(Z, uniform)[1]
         total_variance = float(column_moments(X, uniform)[1].sum())

@@ -11,7 +11,8 @@ from sklearn.utils._param_validation import Interval
 
 from .._plugins import parameter_constraint, resolve
 from ..components.penalties import rescaled
-from ..utils._scaling import power_of_two_scale
+from ..exceptions import DivergenceError
+from ..utils._scaling import power_of_two_scale, retry_at_full_scale
 from ._base import LinearRegressorMixin
 from ._proximal_gradient import LossObjective, QuadraticObjective, proximal_gradient
 
@@ -207,13 +208,20 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         self.learning_rate_ = resolve(
             "step_size", self.learning_rate, param="learning_rate"
         )
-        # X with entries beyond 1e±60 is solved as cx·X, cx a power of two
-        # (exact: the predictions are unchanged, β = cx·β'), with the
-        # penalty's strength rescaled to match; a penalty of unknown degree
-        # is left unscaled.
-        penalty, alpha, cx = rescaled(
-            self.penalty_, float(self.alpha), power_of_two_scale(X)
-        )
+        errors = (np.linalg.LinAlgError, DivergenceError)
+
+        def fit(x_scale):
+            return self._fit_scaled(X, Y, sample_weight, y_ndim, x_scale)
+
+        return retry_at_full_scale(fit, X, power_of_two_scale(X), errors)
+
+    def _fit_scaled(self, X, Y, sample_weight, y_ndim, x_scale):
+        """Fit on ``cx·X`` (exact: the predictions are unchanged, β = cx·β').
+
+        The penalty's strength is rescaled to match; a penalty of unknown
+        degree is left unscaled (cx = 1).
+        """
+        penalty, alpha, cx = rescaled(self.penalty_, float(self.alpha), x_scale)
         if cx != 1.0:
             X = X * cx
         self._x_scale = cx

@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval
 
 from .._plugins import parameter_constraint, resolve
 from ..components.penalties import L2, rescaled
-from ..utils._scaling import power_of_two_scale
+from ..utils._scaling import power_of_two_scale, retry_at_full_scale
 from ._base import LinearRegressorMixin
 
 __all__ = ["PinvRegressor"]
@@ -179,11 +179,23 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         """
         X, Y, sample_weight, y_ndim = self._validate_fit_data(X, y, sample_weight)
         self.solver_ = resolve("lstsq_solver", self.solver, param="solver")
-        # Data near 1e±160 are solved scaled by powers of two (exact); the
-        # ridge becomes alpha·cx² on the scaled problem (lowered cx if that
-        # would overflow: such a ridge dominates the data anyway).
-        _, alpha, cx = rescaled(L2(), float(self.alpha), power_of_two_scale(X))
-        cy = power_of_two_scale(Y)
+        # Data near 1e±160 are solved scaled by powers of two (exact).  A
+        # fit that may centre X in place (copy_X=False) is not retried.
+        errors = (np.linalg.LinAlgError, FloatingPointError) if self.copy_X else ()
+
+        def fit(x_scale):
+            return self._fit_scaled(X, Y, sample_weight, y_ndim, x_scale)
+
+        return retry_at_full_scale(fit, X, power_of_two_scale(X), errors)
+
+    def _fit_scaled(self, X, Y, sample_weight, y_ndim, x_scale):
+        """Fit on ``cx·X`` and ``cy·Y`` and scale the answer back (exact).
+
+        The ridge becomes ``alpha·cx²`` on the scaled problem (with cx
+        lowered if that would overflow: such a ridge dominates the data).
+        """
+        _, alpha, cx = rescaled(L2(), float(self.alpha), x_scale)
+        cy = power_of_two_scale(Y, sample=False)  # Y is small: read it all
         if cx != 1.0:
             X = X * cx  # a copy, only for such extreme data
         if cy != 1.0:

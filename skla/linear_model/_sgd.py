@@ -19,7 +19,8 @@ from sklearn.utils.extmath import safe_sparse_dot
 
 from .._plugins import parameter_constraint, resolve
 from ..components.penalties import rescaled
-from ..utils._scaling import power_of_two_scale
+from ..exceptions import DivergenceError
+from ..utils._scaling import power_of_two_scale, retry_at_full_scale
 from ._base import LinearRegressorMixin
 from ._convergence import OptimalityCheck
 from ._minibatch import MiniBatchSGD
@@ -330,9 +331,23 @@ default=None
             The fitted estimator.
         """
         X, Y, sample_weight, y_ndim = self._validate(X, y, sample_weight, reset=True)
+        # An extreme entry that the sampled scale missed overflows: "auto",
+        # which rescales X, then tries again at the scale of every entry.
+        auto = getattr(self._settings()["schedule"], "preconditioned", False)
+
+        def fit(x_scale):
+            return self._fit(
+                X, Y, sample_weight, y_ndim, coef_init, intercept_init, x_scale
+            )
+
+        errors = (DivergenceError,) if auto else ()
+        return retry_at_full_scale(fit, X, power_of_two_scale(X), errors)
+
+    def _fit(self, X, Y, sample_weight, y_ndim, coef_init, intercept_init, x_scale):
+        """fit on validated data, X scaled by ``x_scale`` under "auto"."""
         coef, intercept = self._start(X, Y, coef_init, intercept_init)
         settings = self._settings()
-        X, coef = self._scale_data(X, coef, settings)
+        X, coef = self._scale_data(X, coef, settings, scale=x_scale)
         random_state = check_random_state(self.random_state)
         rows = validation = None
         if self.early_stopping:

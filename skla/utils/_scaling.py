@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["max_abs", "power_of_two_scale"]
+__all__ = ["max_abs", "power_of_two_scale", "retry_at_full_scale"]
 
 # Within these bounds the data are left alone (no copy): products of a few
 # thousand terms of this size neither overflow nor go subnormal.
@@ -42,13 +42,13 @@ def _rows_sample(X, n_rows=4096):
     return X[:: -(-X.shape[0] // n_rows)]
 
 
-def power_of_two_scale(X, *, low=_LOW, high=_HIGH) -> float:
+def power_of_two_scale(X, *, low=_LOW, high=_HIGH, sample=True) -> float:
     """A power of two ``c`` with ``c · max|X|`` in [0.5, 1), or 1.0 if not needed.
 
-    Whether it is needed is read off a strided sample of about 4096 rows;
-    data whose sampled rows are ordinary but whose other rows hold entries
-    beyond 1e±60 are not rescaled (the solvers then report non-finite
-    results, or lose those entries' precision).
+    Whether it is needed is read off a strided sample of about 4096 rows
+    (``sample=False`` reads every entry): an extreme entry in another row is
+    caught by the caller, whose numerics then overflow, and who asks again
+    with ``sample=False`` (:func:`retry_at_full_scale`).
 
     Parameters
     ----------
@@ -66,11 +66,26 @@ def power_of_two_scale(X, *, low=_LOW, high=_HIGH) -> float:
     """
     # A strided sample of rows decides cheaply (a full pass over a 160 MB X
     # costs 17 ms, as much as a fit); only extreme data are read in full.
-    largest = max_abs(_rows_sample(X))
-    if low <= largest <= high:
+    largest = max_abs(_rows_sample(X) if sample else X)
+    if sample and low <= largest <= high:
         return 1.0
     largest = max_abs(X)
     if largest == 0 or not np.isfinite(largest) or low <= largest <= high:
         return 1.0
     _, exponent = np.frexp(largest)
     return float(np.ldexp(1.0, -int(exponent)))
+
+
+def retry_at_full_scale(fit, X, scale, errors):
+    """``fit(scale)``; if it fails with ``errors`` because an extreme entry
+    hid from the sampled scale, ``fit`` again at the scale of every entry.
+
+    The common case costs nothing more; a rare extreme row costs one pass.
+    """
+    try:
+        return fit(scale)
+    except errors:
+        full = power_of_two_scale(X, sample=False)
+        if full == scale:
+            raise
+        return fit(full)
