@@ -389,3 +389,27 @@ def test_partial_fit_keeps_the_measured_step_across_calls():
         for chunk in np.array_split(np.arange(len(y)), 4):
             reg.partial_fit(X[chunk], y[chunk])
     assert reg.score(X, y) >= optimum(X, y) - 0.01
+
+
+def test_only_auto_reads_all_rows_for_its_preconditioner(monkeypatch):
+    # The metric of the optimality check needs the first window only; the
+    # extra pass over X is for "auto", on data that are not standardised.
+    import skla.linear_model._standardise as standardise
+
+    rows_read = []
+    original = standardise.column_moments
+
+    def counting(X, weights, rows=None, **kwargs):
+        rows_read.append(X.shape[0] if rows is None else len(rows))
+        return original(X, weights, rows, **kwargs)
+
+    monkeypatch.setattr(standardise, "column_moments", counting)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40_000, 20)) * 10 ** rng.uniform(-3, 3, 20) + 100
+    y = rng.standard_normal(40_000)  # more rows than a 2 MiB window holds
+    params = {"max_iter": 1, "tol": None, "random_state": 0}
+    SGDMiniBatchRegressor(learning_rate="invscaling", **params).fit(X, y)
+    assert max(rows_read) < len(y)
+    rows_read.clear()
+    SGDMiniBatchRegressor(**params).fit(X, y)
+    assert max(rows_read) == len(y)
