@@ -15,7 +15,9 @@ Components are registered by kind; see :func:`names`, :func:`register` and
 :func:`resolve`.
 """
 
-from ._plugins import (
+from .decomposition import TruncatedSVDCompressor
+from .linear_model import GDRegressor, PinvRegressor, SGDMiniBatchRegressor
+from .plugins import (
     describe,
     kinds,
     names,
@@ -24,8 +26,6 @@ from ._plugins import (
     resolve,
     unregister,
 )
-from .decomposition import TruncatedSVDCompressor
-from .linear_model import GDRegressor, PinvRegressor, SGDMiniBatchRegressor
 
 __version__ = "0.1.0"
 

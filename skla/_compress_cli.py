@@ -76,7 +76,7 @@ def _source(path):
 
 def _check(args):
     """Every argument checked before anything is read or written."""
-    from ._plugins import names
+    from .plugins import names
 
     algorithms = names("svd_solver")
     if args.algorithm not in algorithms:

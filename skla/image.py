@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
+from ._algorithms._linalg import dot
 from .decomposition import TruncatedSVDCompressor
-from .utils._blas import dot
 
 __all__ = [
     "CompressedImage",

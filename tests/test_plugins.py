@@ -8,7 +8,8 @@ from numpy.testing import assert_allclose
 from sklearn.utils._param_validation import InvalidParameterError
 
 import skla
-from skla import PinvRegressor, _plugins
+from skla import PinvRegressor
+from skla import plugins as _plugins
 from skla.components.lstsq import LstsqResult, QRSolver
 
 KIND = "lstsq_solver"

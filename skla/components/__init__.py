@@ -1,5 +1,5 @@
 """Pluggable components: small protocols and their implementations.
 
-Each module holds one kind of component; the registry in :mod:`skla._plugins`
+Each module holds one kind of component; the registry in :mod:`skla.plugins`
 maps names to them.
 """

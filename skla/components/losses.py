@@ -21,7 +21,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .._plugins import register
+from ..plugins import register
 from ._base import Component
 
 __all__ = [

@@ -47,9 +47,9 @@ import scipy.linalg
 from scipy.sparse.linalg import lsqr
 from sklearn.exceptions import ConvergenceWarning
 
-from .._plugins import register
+from .._data import LstsqProblem
+from ..plugins import register
 from ._base import Component
-from .lstsq_problem import LstsqProblem
 
 __all__ = [
     "GRAM_TOL",
@@ -57,6 +57,7 @@ __all__ = [
     "GramAccuracyWarning",
     "GramSolver",
     "LSQRSolver",
+    "LstsqProblem",
     "LstsqResult",
     "LstsqSolver",
     "QRSolver",

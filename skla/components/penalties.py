@@ -20,7 +20,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .._plugins import register
+from ..plugins import register
 from ._base import Component
 
 __all__ = ["L1", "L2", "ElasticNet", "Penalty", "rescaled", "soft_threshold"]

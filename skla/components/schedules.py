@@ -30,7 +30,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .._plugins import register
+from ..plugins import register
 from ._base import Component
 
 __all__ = ["Adaptive", "Auto", "Constant", "InvScaling", "Optimal", "Schedule"]

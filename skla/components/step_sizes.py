@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from .._plugins import register
+from ..plugins import register
 from ._base import Component
 
 __all__ = ["Armijo", "AutoStep", "ConstantStep", "StepSize"]

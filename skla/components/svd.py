@@ -15,7 +15,7 @@ float32 (pixels are 8-bit: single precision loses nothing there and halves the
 work).
 
 The randomized solver is written here on scipy's BLAS and LAPACK alone (see
-:mod:`skla.utils._blas`) rather than calling
+:mod:`skla._algorithms._linalg`) rather than calling
 :func:`sklearn.utils.extmath.randomized_svd`, which mixes numpy's and scipy's
 OpenBLAS thread pools (``benchmarks/bench_svd.py`` measures both).
 """
@@ -31,8 +31,8 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, svds
 from sklearn.utils import check_random_state
 
-from .._plugins import register
-from ..utils._blas import dot, sum_of_squares
+from .._algorithms._linalg import dot, sum_of_squares
+from ..plugins import register
 from ._base import Component
 
 __all__ = [

@@ -17,11 +17,11 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot, svd_flip
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from .._plugins import parameter_constraint, resolve
+from .._algorithms._linalg import dot, sum_of_squares
+from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
+from .._data import column_moments
 from ..components.svd import FullSVD
-from ..utils._blas import dot, sum_of_squares
-from ..utils._moments import column_moments
-from ..utils._scaling import power_of_two_scale, retry_at_full_scale
+from ..plugins import parameter_constraint, resolve
 
 __all__ = ["TruncatedSVDCompressor"]
 

@@ -31,7 +31,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ..components.lstsq_problem import LstsqProblem
+from .._data import LstsqProblem
 
 __all__ = ["LinearRegressorMixin"]
 

@@ -9,12 +9,12 @@ import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 
-from .._plugins import parameter_constraint, resolve
+from .._algorithms.fista import LossObjective, QuadraticObjective, proximal_gradient
+from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
 from ..components.penalties import rescaled
 from ..exceptions import DivergenceError
-from ..utils._scaling import power_of_two_scale, retry_at_full_scale
+from ..plugins import parameter_constraint, resolve
 from ._base import LinearRegressorMixin
-from ._proximal_gradient import LossObjective, QuadraticObjective, proximal_gradient
 
 __all__ = ["GDRegressor"]
 

@@ -17,13 +17,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.extmath import safe_sparse_dot
 
-from .._plugins import parameter_constraint, resolve
+from .._algorithms.convergence import OptimalityCheck
+from .._algorithms.minibatch import MiniBatchSGD
+from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
 from ..components.penalties import rescaled
 from ..exceptions import DivergenceError
-from ..utils._scaling import power_of_two_scale, retry_at_full_scale
+from ..plugins import parameter_constraint, resolve
 from ._base import LinearRegressorMixin
-from ._convergence import OptimalityCheck
-from ._minibatch import MiniBatchSGD
 
 __all__ = ["SGDMiniBatchRegressor"]
 

@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose
 
+from skla._data import LstsqProblem
 from skla.components.lstsq import (
     GramSolver,
     LstsqSolver,
@@ -12,7 +13,6 @@ from skla.components.lstsq import (
     SVDSolver,
     filter_factors,
 )
-from skla.components.lstsq_problem import LstsqProblem
 
 
 def make_problem(n=40, d=5, k=2, sparse=False, weighted=True, seed=0):

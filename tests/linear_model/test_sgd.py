@@ -17,10 +17,10 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skla import SGDMiniBatchRegressor
+from skla._algorithms.minibatch import epoch_windows
 from skla.components.losses import SquaredError
 from skla.components.schedules import InvScaling
 from skla.exceptions import DivergenceError
-from skla.linear_model._minibatch import epoch_windows
 
 
 def rel_err(a, b):

@@ -394,7 +394,7 @@ def test_partial_fit_keeps_the_measured_step_across_calls():
 def test_only_auto_reads_all_rows_for_its_preconditioner(monkeypatch):
     # The metric of the optimality check needs the first window only; the
     # extra pass over X is for "auto", on data that are not standardised.
-    import skla.linear_model._standardise as standardise
+    import skla._algorithms.standardise as standardise
 
     rows_read = []
     original = standardise.column_moments

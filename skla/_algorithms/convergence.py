@@ -14,9 +14,9 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import safe_sparse_dot
 
+from .._data import unit_weights
 from ..exceptions import DivergenceError
-from ..utils._moments import unit_weights
-from ._minibatch import _CURVATURE_ROWS, _largest_curvature
+from .minibatch import _CURVATURE_ROWS, _largest_curvature
 
 __all__ = ["OptimalityCheck"]
 
@@ -46,7 +46,7 @@ class OptimalityCheck:
     Examples
     --------
     >>> import numpy as np
-    >>> from skla.linear_model._minibatch import MiniBatchSGD
+    >>> from skla._algorithms.minibatch import MiniBatchSGD
     >>> from skla.components.losses import SquaredError
     >>> from skla.components.schedules import Constant
     >>> rng = np.random.default_rng(0)

@@ -70,7 +70,7 @@ class LstsqProblem:
     Examples
     --------
     >>> import numpy as np
-    >>> from skla.components.lstsq_problem import LstsqProblem
+    >>> from skla._data import LstsqProblem
     >>> X = np.array([[1.0, 2.0], [3.0, 5.0], [5.0, 4.0]])
     >>> Y = np.array([[1.0], [2.0], [4.0]])
     >>> problem = LstsqProblem(X, Y, None, X.mean(0), Y.mean(0))

@@ -43,9 +43,9 @@ import scipy.sparse as sp
 from scipy.linalg import get_blas_funcs
 from sklearn.utils.extmath import row_norms, safe_sparse_dot
 
+from .._data import unit_weights
 from ..exceptions import DivergenceError
-from ..utils._moments import unit_weights
-from ._standardise import measure
+from .standardise import measure
 
 __all__ = ["MiniBatchSGD", "epoch_windows"]
 
@@ -403,7 +403,7 @@ class MiniBatchSGD:
     # -- the preconditioner -------------------------------------------------
 
     def _measure(self, X, sample_weight, rows, Xw, Yw, ww):
-        """Measure the standardised coordinates (see :mod:`._standardise`).
+        """Measure the standardised coordinates (see :mod:`.standardise`).
 
         With a ``preconditioned`` schedule the run works in them, and a cold
         start begins at the mean target.

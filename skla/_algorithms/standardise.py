@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..utils._moments import column_moments, is_rounding_noise, unit_weights
+from .._data import column_moments, is_rounding_noise, unit_weights
 
 __all__ = ["Standardisation", "measure"]
 

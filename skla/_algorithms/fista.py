@@ -34,8 +34,8 @@ import scipy.linalg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.extmath import safe_sparse_dot
 
+from .._data import is_rounding_noise
 from ..exceptions import DivergenceError
-from ..utils._moments import is_rounding_noise
 
 __all__ = ["LossObjective", "QuadraticObjective", "proximal_gradient"]
 
@@ -48,7 +48,7 @@ class QuadraticObjective:
     """``f(β) = ½ tr(βᵀHβ) - tr(βᵀh) + ½c``: the mean squared loss via the Gram matrix.
 
     ``H = AᵀA / W``, ``h = AᵀB / W`` and ``c = ‖B‖² / W`` for the centred,
-    weighted problem of :class:`~skla.components.lstsq_problem.LstsqProblem`
+    weighted problem of :class:`~skla._data.LstsqProblem`
     with total weight ``W``: each iteration costs O(d²) instead of a pass
     over X.
     """
@@ -148,7 +148,7 @@ class LossObjective:
 
     def constant_columns(self):
         """Columns whose centred spread is only rounding noise (see
-        :func:`~skla.utils._moments.is_rounding_noise`): none without centring.
+        :func:`~skla._data.is_rounding_noise`): none without centring.
         """
         if self.X_offset is None:
             return self.curvatures == 0
