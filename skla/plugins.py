@@ -1,27 +1,25 @@
-"""The component registry: one mechanism for every kind of pluggable part.
+"""The component registry: names for pluggable parts, and entry points.
 
 A *kind* is a family of interchangeable components -- least-squares solvers,
-losses, penalties, step-size schedules, SVD solvers -- described by the methods
-a component must have (its protocol).  Each kind keeps a table that maps a name
-(a string, so that ``GridSearchCV`` can search over it) to a *factory*: a class
-or any callable that returns a fresh component.
+losses, penalties, step-size rules, schedules, SVD solvers -- defined by the
+methods its protocol requires (documented by the ``typing.Protocol`` class
+next to the built-ins).  Each kind maps names (strings, so ``GridSearchCV``
+can search over them) to *factories*: classes, or callables that return a
+new component when called with no arguments.
 
-Components reach the table in three ways:
+Names arrive from skla's own component modules (imported the first time a
+kind is used), from :func:`register`, and from entry points of installed
+distributions, e.g. ::
 
-* skla's own, from the module that defines them (imported on first use);
-* :func:`register`, from code;
-* entry points: a distribution that declares, for example::
+    [project.entry-points."skla.lstsq_solvers"]
+    cholesky = "my_package.solvers:CholeskySolver"
 
-      [project.entry-points."skla.lstsq_solvers"]
-      cholesky = "my_package.solvers:CholeskySolver"
-
-  is found the first time the kind is used, without importing skla's user code.
-
-An estimator parameter such as ``solver`` takes a registered name or an object
-implementing the protocol; :func:`resolve` turns either into a component and
-:func:`parameter_constraint` gives the matching ``_parameter_constraints``
-entry, so the names an estimator accepts and lists in its errors are exactly
-the registered ones.
+An estimator parameter takes a registered name or an object implementing the
+protocol: :func:`resolve` turns either into a component, and
+:func:`parameter_constraint` is the matching ``_parameter_constraints`` entry.
+A named component's factory receives, as keyword arguments, those of the
+estimator's shared parameters that its signature names (Huber's
+``epsilon``, elastic net's ``l1_ratio``, a schedule's ``eta0``).
 """
 
 from __future__ import annotations
@@ -49,111 +47,65 @@ __all__ = [
 
 @dataclass
 class _Kind:
-    name: str
     group: str
     methods: tuple[str, ...]
     description: str
-    builtins_module: str
+    module: str  # where skla's own components of this kind register
     factories: dict = field(default_factory=dict)
     loaded: bool = False
 
 
-# The kinds skla knows.  A kind lists the methods its protocol requires; the
-# typing.Protocol class next to the built-in components documents them.
 _KINDS = {
-    kind.name: kind
-    for kind in (
-        _Kind(
-            name="lstsq_solver",
-            group="skla.lstsq_solvers",
-            methods=("solve",),
-            description="least-squares solver",
-            builtins_module="skla.components.lstsq",
-        ),
-        _Kind(
-            name="loss",
-            group="skla.losses",
-            methods=("value", "gradient"),
-            description="loss",
-            builtins_module="skla.components.losses",
-        ),
-        _Kind(
-            name="penalty",
-            group="skla.penalties",
-            methods=("value", "prox"),
-            description="penalty",
-            builtins_module="skla.components.penalties",
-        ),
-        _Kind(
-            name="step_size",
-            group="skla.step_sizes",
-            methods=("initial",),
-            description="step-size rule",
-            builtins_module="skla.components.step_sizes",
-        ),
-        _Kind(
-            name="schedule",
-            group="skla.schedules",
-            methods=("rates",),
-            description="learning-rate schedule",
-            builtins_module="skla.components.schedules",
-        ),
-        _Kind(
-            name="svd_solver",
-            group="skla.svd_solvers",
-            methods=("svd",),
-            description="truncated-SVD solver",
-            builtins_module="skla.components.svd",
-        ),
-    )
+    "lstsq_solver": _Kind(
+        "skla.lstsq_solvers", ("solve",), "least-squares solver", "lstsq"
+    ),
+    "loss": _Kind("skla.losses", ("value", "gradient"), "loss", "losses"),
+    "penalty": _Kind("skla.penalties", ("value", "prox"), "penalty", "penalties"),
+    "step_size": _Kind("skla.step_sizes", ("initial",), "step-size rule", "step_sizes"),
+    "schedule": _Kind(
+        "skla.schedules", ("rates",), "learning-rate schedule", "schedules"
+    ),
+    "svd_solver": _Kind("skla.svd_solvers", ("svd",), "truncated-SVD solver", "svd"),
 }
 
 
 def _kind(kind: str) -> _Kind:
-    try:
-        spec = _KINDS[kind]
-    except KeyError:
+    if kind not in _KINDS:
         raise ValueError(
             f"Unknown component kind {kind!r}; skla's kinds are {kinds()}."
-        ) from None
+        )
+    spec = _KINDS[kind]
     if not spec.loaded:
-        # Mark first: the built-in module registers itself through register(),
-        # which calls back here.
+        # Mark first: the built-in module registers through register(),
+        # which comes back here.
         spec.loaded = True
-        importlib.import_module(spec.builtins_module)
+        importlib.import_module(f"skla.components.{spec.module}")
         _load_entry_points(spec)
     return spec
 
 
 def _load_entry_points(spec: _Kind) -> None:
     for ep in entry_points(group=spec.group):
+        plugin = f"the {spec.description} plugin {ep.name!r} from {ep.value!r}"
         if ep.name in spec.factories:
             warnings.warn(
-                f"skla: the {spec.description} plugin {ep.name!r} from {ep.value!r} "
-                "is ignored because that name is already registered.",
+                f"skla: {plugin} is ignored because that name is already registered.",
                 RuntimeWarning,
                 stacklevel=3,
             )
             continue
         try:
-            factory = ep.load()
+            spec.factories[ep.name] = ep.load()
         except Exception as exc:  # a broken plugin must not break skla
             warnings.warn(
-                f"skla: could not load the {spec.description} plugin {ep.name!r} "
-                f"from {ep.value!r}: {type(exc).__name__}: {exc}",
+                f"skla: could not load {plugin}: {type(exc).__name__}: {exc}",
                 RuntimeWarning,
                 stacklevel=3,
             )
-            continue
-        spec.factories[ep.name] = factory
 
 
 def kinds() -> tuple[str, ...]:
     """Names of the component kinds.
-
-    Returns
-    -------
-    kinds : tuple of str
 
     Examples
     --------
@@ -165,17 +117,8 @@ def kinds() -> tuple[str, ...]:
 
 
 def describe(kind: str) -> dict:
-    """The entry-point group and protocol methods of a kind.
-
-    Parameters
-    ----------
-    kind : str
-        A name from :func:`kinds`.
-
-    Returns
-    -------
-    info : dict
-        ``{"group": str, "methods": tuple of str, "description": str}``.
+    """``{"group", "methods", "description"}`` of a kind: its entry-point group,
+    the methods its protocol requires, and its name in messages.
 
     Examples
     --------
@@ -192,35 +135,13 @@ def describe(kind: str) -> dict:
 
 
 def register(kind: str, name: str, factory=None, *, replace: bool = False):
-    """Register a component factory under a name.
+    """Register ``factory`` (a class, or a callable returning a component) as ``name``.
 
-    Can be called directly or used as a class decorator.
-
-    Parameters
-    ----------
-    kind : str
-        The component kind, e.g. ``"lstsq_solver"``.
-    name : str
-        The name users pass to the estimator parameter.
-    factory : callable, default=None
-        A class or function that returns a new component when called with
-        no arguments.  If None, ``register`` returns a decorator.
-    replace : bool, default=False
-        Allow replacing an existing registration of the same name.
-
-    Returns
-    -------
-    factory : callable
-        The registered factory (so the decorator form returns the class).
-
-    Raises
-    ------
-    ValueError
-        If the name is already taken and ``replace`` is False.
+    Without ``factory``, returns a class decorator.  Taking a registered name
+    raises a ValueError unless ``replace=True``.
 
     Examples
     --------
-    >>> import numpy as np
     >>> from skla import register, unregister, names
     >>> @register("lstsq_solver", "numpy")
     ... class NumpySolver:
@@ -240,7 +161,7 @@ def register(kind: str, name: str, factory=None, *, replace: bool = False):
             f"function returning a component); got {factory!r}."
         )
     spec = _kind(kind)
-    if name in spec.factories and not replace and spec.factories[name] is not factory:
+    if spec.factories.get(name, factory) is not factory and not replace:
         raise ValueError(
             f"A {spec.description} named {name!r} is already registered; "
             "pass replace=True to override it."
@@ -250,19 +171,7 @@ def register(kind: str, name: str, factory=None, *, replace: bool = False):
 
 
 def unregister(kind: str, name: str) -> None:
-    """Remove a registered component.
-
-    Parameters
-    ----------
-    kind : str
-        The component kind.
-    name : str
-        The registered name.
-
-    Raises
-    ------
-    KeyError
-        If nothing is registered under that name.
+    """Remove a registered name (KeyError if there is none).
 
     Examples
     --------
@@ -281,15 +190,6 @@ def unregister(kind: str, name: str) -> None:
 def names(kind: str) -> tuple[str, ...]:
     """The registered names of a kind, sorted.
 
-    Parameters
-    ----------
-    kind : str
-        The component kind.
-
-    Returns
-    -------
-    names : tuple of str
-
     Examples
     --------
     >>> from skla import names
@@ -300,43 +200,22 @@ def names(kind: str) -> tuple[str, ...]:
 
 
 def reload_entry_points(kind: str | None = None) -> None:
-    """Scan the entry points again, e.g. after installing a plugin at run time.
-
-    Names registered from code stay; entry points not seen before are added.
-
-    Parameters
-    ----------
-    kind : str, default=None
-        The kind to rescan; all kinds if None.
+    """Scan the entry points again (all kinds if None), e.g. after installing
+    a plugin at run time; names already registered stay.
 
     Examples
     --------
     >>> from skla import names, reload_entry_points
-    >>> reload_entry_points("loss")  # after ``pip install`` of a plugin package
+    >>> reload_entry_points("loss")
     >>> "squared_error" in names("loss")
     True
     """
-    for spec in [_kind(kind)] if kind else [_kind(k) for k in _KINDS]:
-        _load_entry_points(spec)
+    for name in [kind] if kind else _KINDS:
+        _load_entry_points(_kind(name))
 
 
 def check_protocol(kind: str, component, *, param: str = "component") -> None:
-    """Raise a TypeError naming the methods ``component`` lacks.
-
-    Parameters
-    ----------
-    kind : str
-        The component kind.
-    component : object
-        The object to check.
-    param : str, default="component"
-        The estimator parameter the object was passed as, for the message.
-
-    Raises
-    ------
-    TypeError
-        If a method the protocol requires is missing or not callable.
-    """
+    """Raise a TypeError naming the protocol methods ``component`` lacks."""
     spec = _kind(kind)
     missing = [m for m in spec.methods if not callable(getattr(component, m, None))]
     if missing:
@@ -348,106 +227,67 @@ def check_protocol(kind: str, component, *, param: str = "component") -> None:
         )
 
 
-def resolve(kind: str, value, *, param: str, **init_params):
-    """Turn a parameter value -- a registered name or an object -- into a component.
+def resolve(kind: str, value, *, param: str, **shared_params):
+    """A component from a parameter value: a registered name or an object.
 
-    A name builds a new component from its factory, passing those of
-    ``init_params`` that the factory's signature names (so an estimator can
-    offer ``epsilon`` and ``l1_ratio`` to every loss and penalty, and each
-    takes what it uses); an object is checked against the protocol and cloned,
-    so the estimator's constructor parameter is never modified by fitting.
-
-    Parameters
-    ----------
-    kind : str
-        The component kind.
-    value : str or object
-        The parameter value.
-    param : str
-        The parameter's name, used in error messages.
-    **init_params
-        Keyword arguments for the factory of a named component.
-
-    Returns
-    -------
-    component : object
-        A component implementing the kind's protocol.
-
-    Raises
-    ------
-    ValueError
-        If ``value`` is a string that is not a registered name.
-    TypeError
-        If ``value`` is an object that lacks a protocol method.
+    A name calls its factory with those of ``shared_params`` its signature
+    names (a plugin's ``__init__(self, eta0=0.01)`` gets the estimator's
+    ``eta0``).  An object is
+    checked against the protocol and cloned, so fitting never modifies the
+    estimator's constructor parameter.  ``param`` names the parameter in
+    errors: a ValueError for an unknown name, a TypeError for an object that
+    lacks a protocol method.
 
     Examples
     --------
     >>> from skla import resolve
     >>> resolve("lstsq_solver", "qr", param="solver")
     QRSolver()
+    >>> resolve("loss", "huber", param="loss", epsilon=2.0, l1_ratio=0.5)
+    Huber(epsilon=2.0)
     """
     spec = _kind(kind)
-    if isinstance(value, str):
-        if value not in spec.factories:
-            raise ValueError(
-                f"{param}={value!r} is not a registered {spec.description}; "
-                f"choose one of {', '.join(repr(n) for n in names(kind))}."
-            )
-        factory = spec.factories[value]
-        component = factory(**_accepted(factory, init_params))
-        check_protocol(kind, component, param=f"{param}={value!r} (registered)")
-        return component
-    check_protocol(kind, value, param=param)
-    # clone(safe=False) deep-copies objects that are not estimators.
-    return clone(value, safe=False)
+    if not isinstance(value, str):
+        check_protocol(kind, value, param=param)
+        return clone(value, safe=False)  # deep-copies non-estimators
+    if value not in spec.factories:
+        raise ValueError(
+            f"{param}={value!r} is not a registered {spec.description}; "
+            f"choose one of {', '.join(repr(n) for n in names(kind))}."
+        )
+    factory = spec.factories[value]
+    component = factory(**_accepted(factory, shared_params))
+    check_protocol(kind, component, param=f"{param}={value!r} (registered)")
+    return component
 
 
 def _accepted(factory, params):
     """The entries of ``params`` that ``factory`` takes as keyword arguments."""
     try:
-        signature = inspect.signature(factory)
+        accepted = inspect.signature(factory).parameters
     except (TypeError, ValueError):  # builtins without a signature
         return {}
-    accepted = signature.parameters
     if any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
         return dict(params)
     return {k: v for k, v in params.items() if k in accepted}
 
 
 class RegisteredName(StrOptions):
-    """A ``_parameter_constraints`` entry: any name currently registered for a kind.
-
-    Unlike a fixed ``StrOptions``, the allowed set is read from the registry each
-    time, so components registered after the estimator class was defined (from
-    code or entry points) are accepted and listed in error messages.
-    """
+    """A constraint satisfied by any name registered for ``kind`` at check time,
+    so components registered after the estimator class are accepted."""
 
     def __init__(self, kind: str):
-        # Options.__init__ would store a fixed set; ours is a live view.
+        super().__init__(set())
         self.kind = kind
-        self.type = str
-        self.deprecated = set()
-        self.hidden = False
 
-    @property
-    def options(self):
-        return set(names(self.kind))
+    def is_satisfied_by(self, val):
+        return isinstance(val, str) and val in _kind(self.kind).factories
 
     def __str__(self):
         return f"a str among {{{', '.join(repr(n) for n in names(self.kind))}}}"
 
 
 def parameter_constraint(kind: str) -> list:
-    """The ``_parameter_constraints`` entry for a pluggable parameter.
-
-    Parameters
-    ----------
-    kind : str
-        The component kind.
-
-    Returns
-    -------
-    constraints : list
-        A registered-name constraint and a ``HasMethods`` constraint.
-    """
+    """The ``_parameter_constraints`` entry of a pluggable parameter: a
+    registered name, or an object with the protocol's methods."""
     return [RegisteredName(kind), HasMethods(list(_KINDS[kind].methods))]
