@@ -5,13 +5,23 @@ Shared by all layers (estimators, algorithms, solver components); imports
 nothing from them.
 """
 
-from .moments import column_moments, is_rounding_noise, unit_weights
-from .problem import Gram, LstsqProblem
+from .moments import (
+    batch_weights,
+    column_moments,
+    is_rounding_noise,
+    unit_weights,
+    weighted_mean,
+)
+from .problem import Gram, LstsqProblem, centred_dot, centred_tdot
 
 __all__ = [
     "Gram",
     "LstsqProblem",
+    "batch_weights",
+    "centred_dot",
+    "centred_tdot",
     "column_moments",
     "is_rounding_noise",
     "unit_weights",
+    "weighted_mean",
 ]

@@ -1,4 +1,5 @@
-"""Weighted column moments by row blocks, and what counts as rounding noise.
+"""Sample weights, weighted column moments by row blocks, and what counts as
+rounding noise.
 
 Shared by the preconditioner of mini-batch SGD, the optimality check, the
 gradient-descent preconditioner and TruncatedSVDCompressor's variances: each
@@ -9,9 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.sparsefuncs import mean_variance_axis
 
-__all__ = ["column_moments", "is_rounding_noise", "unit_weights"]
+__all__ = [
+    "batch_weights",
+    "column_moments",
+    "is_rounding_noise",
+    "unit_weights",
+    "weighted_mean",
+]
 
 
 def unit_weights(weights, m):
@@ -19,6 +27,42 @@ def unit_weights(weights, m):
     if weights is None or not weights.sum() > 0:
         return np.full(m, 1.0 / max(m, 1))
     return np.asarray(weights, dtype=np.float64) / float(weights.sum())
+
+
+def batch_weights(weights, m):
+    """The weights of a mini-batch of ``m`` rows in its mean loss, ``wᵢ / m``.
+
+    Each sample's term is scaled by its weight, as SGDRegressor scales each
+    sample's step: they sum to one only for unit weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> batch_weights(None, 4), batch_weights(np.array([2.0, 0.0]), 2)
+    (array([0.25, 0.25, 0.25, 0.25]), array([1., 0.]))
+    """
+    return np.full(m, 1.0 / m) if weights is None else weights / m
+
+
+def weighted_mean(X, sample_weight):
+    """Column means of X, weighted, accumulated in float64, without copying X.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,) or None
+
+    Returns
+    -------
+    mean : ndarray of shape (n_features,), float64
+    """
+    if sample_weight is None:
+        if sp.issparse(X):
+            return np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
+        return X.mean(axis=0, dtype=np.float64)
+    total = sample_weight.sum(dtype=np.float64)
+    weighted_sum = safe_sparse_dot(X.T, sample_weight.astype(X.dtype))
+    return np.asarray(weighted_sum, dtype=np.float64).ravel() / total
 
 
 def column_moments(X, weights, rows=None, *, pilot=None, block=256):

@@ -26,12 +26,45 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import get_blas_funcs
 from scipy.sparse.linalg import LinearOperator
+from sklearn.utils.extmath import safe_sparse_dot
 
-__all__ = ["Gram", "LstsqProblem"]
+__all__ = ["Gram", "LstsqProblem", "centred_dot", "centred_tdot"]
 
 # Row blocks hold about 2**18 numbers (2 MiB in float64): large enough for BLAS
 # and LAPACK to run at full speed, small enough to stay far below the size of X.
 _BLOCK_ELEMENTS = 2**18
+
+
+def centred_dot(X, B, offset):
+    """``(X - 1 μᵀ) B`` in float64 without centring X (dense or sparse X).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, mu = np.array([[1.0, 2.0], [3.0, 6.0]]), np.array([2.0, 4.0])
+    >>> centred_dot(X, np.array([1.0, 1.0]), mu)
+    array([-3.,  3.])
+    """
+    out = np.asarray(safe_sparse_dot(X, B, dense_output=True), dtype=np.float64)
+    if offset is not None:
+        out -= offset @ B
+    return out
+
+
+def centred_tdot(X, G, offset):
+    """``(X - 1 μᵀ)ᵀ G`` in float64 without centring X (dense or sparse X).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, mu = np.array([[1.0, 2.0], [3.0, 6.0]]), np.array([2.0, 4.0])
+    >>> centred_tdot(X, np.array([-1.0, 1.0]), mu)
+    array([2., 4.])
+    """
+    out = np.asarray(safe_sparse_dot(X.T, G, dense_output=True), dtype=np.float64)
+    if offset is not None:
+        out = out - np.multiply.outer(offset, np.sum(G, axis=0))
+    return out
 
 
 class Gram(NamedTuple):
@@ -105,6 +138,31 @@ class LstsqProblem:
     def is_sparse(self) -> bool:
         """Whether X is a scipy sparse matrix or array."""
         return sp.issparse(self.X)
+
+    @property
+    def total_weight(self) -> float:
+        """``Σ wᵢ`` (the number of rows without weights), in float64."""
+        w = self.sample_weight
+        return float(self.shape[0] if w is None else w.sum(dtype=np.float64))
+
+    def column_sums_of_squares(self) -> np.ndarray:
+        """``Σ wᵢ (xᵢⱼ - μⱼ)²`` for each column j, without copying X.
+
+        Dense X is centred block by block; sparse X is corrected by the
+        rank-one centring term (clipped at 0).
+        """
+        if not self.is_sparse:
+            total = np.zeros(self.shape[1])
+            for a, _ in self.blocks():
+                total += np.einsum("ij,ij->j", a, a)
+            return total
+        X, w = self.X, self.sample_weight
+        squares = X.multiply(X)
+        raw = squares.sum(axis=0) if w is None else squares.T @ w
+        raw = np.asarray(raw, dtype=np.float64).ravel()
+        if self.X_offset is not None:
+            raw = raw - self.total_weight * self.X_offset**2
+        return np.maximum(raw, 0.0)
 
     @cached_property
     def _sqrt_weight(self):
@@ -246,7 +304,7 @@ class LstsqProblem:
         offset_scale = 0.0
         if self.X_offset is not None:
             mu = self.X_offset
-            total = self.shape[0] if w is None else w.sum(dtype=np.float64)
+            total = self.total_weight
             G -= total * np.outer(mu, mu)
             AtB -= np.outer(mu, WYc.sum(axis=0))
             offset_scale = total * float(mu @ mu)
@@ -257,18 +315,12 @@ class LstsqProblem:
         X, mu, sw = self.X, self.X_offset, self._sqrt_weight
 
         def matvec(v):
-            v = np.ravel(v)
-            out = np.asarray(X @ v, dtype=np.float64)
-            if mu is not None:
-                out = out - mu @ v
+            out = centred_dot(X, np.ravel(v), mu)
             return out if sw is None else out * sw
 
         def rmatvec(u):
             u = np.ravel(u)
-            if sw is not None:
-                u = u * sw
-            out = np.asarray(X.T @ u, dtype=np.float64)
-            return out if mu is None else out - mu * u.sum()
+            return centred_tdot(X, u if sw is None else u * sw, mu)
 
         return LinearOperator(
             self.shape, matvec=matvec, rmatvec=rmatvec, dtype=np.float64

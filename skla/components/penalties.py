@@ -11,7 +11,6 @@ Scaled as in :class:`sklearn.linear_model.SGDRegressor`, so that ``l1`` gives
 
 where the step ``t`` may be an array of per-coefficient steps (a diagonal
 metric): every built-in penalty is separable and applies it elementwise.
-Smooth penalties also have a gradient.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ __all__ = ["L1", "L2", "ElasticNet", "Penalty", "rescaled", "soft_threshold"]
 
 @runtime_checkable
 class Penalty(Protocol):
-    """The protocol of a penalty: ``value`` and ``prox`` (``gradient`` if smooth).
+    """The protocol of a penalty: ``value`` and ``prox``.
 
     ``coef`` has shape (n_features, n_targets); ``step`` is a float or an
     array broadcastable to ``coef``.
@@ -82,13 +81,8 @@ class L2(Component):
     array([ 1., -2.])
     """
 
-    smooth = True
-
     def value(self, coef):
         return 0.5 * float(np.sum(coef**2))
-
-    def gradient(self, coef):
-        return coef
 
     def prox(self, coef, step):
         return coef / (1.0 + step)
@@ -109,14 +103,8 @@ class L1(Component):
     array([ 1., -0.])
     """
 
-    smooth = False
-
     def value(self, coef):
         return float(np.sum(np.abs(coef)))
-
-    def gradient(self, coef):
-        """A subgradient, ``sign(coef)``."""
-        return np.sign(coef)
 
     def prox(self, coef, step):
         return soft_threshold(coef, step)
@@ -138,18 +126,12 @@ class ElasticNet(Component):
     array([1.])
     """
 
-    smooth = False
-
     def __init__(self, l1_ratio=0.15):
         self.l1_ratio = l1_ratio
 
     def value(self, coef):
         rho = self.l1_ratio
         return float(rho * np.sum(np.abs(coef)) + 0.5 * (1 - rho) * np.sum(coef**2))
-
-    def gradient(self, coef):
-        """A subgradient."""
-        return self.l1_ratio * np.sign(coef) + (1 - self.l1_ratio) * coef
 
     def prox(self, coef, step):
         rho = self.l1_ratio

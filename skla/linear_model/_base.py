@@ -22,7 +22,6 @@ SGDMiniBatchRegressor it scales that row's step instead.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import MultiOutputMixin, RegressorMixin
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import (
@@ -31,30 +30,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .._data import LstsqProblem
+from .._data import LstsqProblem, weighted_mean
+from ..plugins import resolve
 
 __all__ = ["LinearRegressorMixin"]
-
-
-def weighted_mean(X, sample_weight):
-    """Column means of X, weighted, accumulated in float64, without copying X.
-
-    Parameters
-    ----------
-    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-    sample_weight : ndarray of shape (n_samples,) or None
-
-    Returns
-    -------
-    mean : ndarray of shape (n_features,), float64
-    """
-    if sample_weight is None:
-        if sp.issparse(X):
-            return np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
-        return X.mean(axis=0, dtype=np.float64)
-    total = sample_weight.sum(dtype=np.float64)
-    weighted_sum = safe_sparse_dot(X.T, sample_weight.astype(X.dtype))
-    return np.asarray(weighted_sum, dtype=np.float64).ravel() / total
 
 
 class LinearRegressorMixin(MultiOutputMixin, RegressorMixin):
@@ -100,20 +79,45 @@ class LinearRegressorMixin(MultiOutputMixin, RegressorMixin):
             X, Y, sample_weight, X_offset, Y_offset, overwrite_X=overwrite_X
         )
 
-    def _set_coef(self, coef, problem, y_ndim, intercept=None):
+    def _resolve_loss_and_penalty(self):
+        """The ``loss`` and ``penalty`` components (penalty None if unset)."""
+        loss = resolve("loss", self.loss, param="loss", epsilon=self.epsilon)
+        if self.penalty is None:
+            return loss, None
+        penalty = resolve(
+            "penalty", self.penalty, param="penalty", l1_ratio=self.l1_ratio
+        )
+        return loss, penalty
+
+    @staticmethod
+    def _coef_matrix(coef, n_features, n_targets, *, name="coef_"):
+        """A ``coef_``-shaped array as the (n_features, n_targets) float64
+        matrix the algorithms work with (a new array)."""
+        coef = np.asarray(coef, dtype=np.float64)
+        if coef.size != n_features * n_targets:
+            raise ValueError(
+                f"{name} has {coef.size} values; expected n_targets × "
+                f"n_features = {n_targets} × {n_features}."
+            )
+        return coef.reshape(n_targets, n_features).T.copy()
+
+    def _set_coef(self, coef, problem, y_ndim, intercept=None, *, dtype=None):
         """Store ``coef_`` and ``intercept_`` from coef (n_features, n_targets).
 
         By default the intercept is ``ν - μᵀ coef``, the centred least-squares
-        fit moved back; solvers that fit it otherwise pass it in.
+        fit moved back; solvers that fit it otherwise pass it in.  Both are
+        stored as new arrays in ``dtype`` (the problem's by default), never
+        as views of an algorithm's state, which may change later
+        (``partial_fit``).
         """
-        dtype = problem.dtype
+        dtype = problem.dtype if dtype is None else dtype
         if intercept is None:
-            if problem.X_offset is None:
-                intercept = np.zeros(problem.n_targets)
+            if problem is None or problem.X_offset is None:
+                intercept = np.zeros(coef.shape[1])
             else:
                 intercept = problem.Y_offset - problem.X_offset @ coef
-        coef = np.ascontiguousarray(coef.T, dtype=dtype)
-        intercept = intercept.astype(dtype)
+        coef = np.array(coef.T, dtype=dtype, order="C")
+        intercept = np.array(intercept, dtype=dtype)
         if y_ndim == 1:
             self.coef_ = coef[0]
             self.intercept_ = intercept[0] if self.fit_intercept else 0.0

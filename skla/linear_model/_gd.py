@@ -9,7 +9,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 
-from .._algorithms.fista import LossObjective, QuadraticObjective, proximal_gradient
+from .._algorithms.fista import proximal_gradient
+from .._algorithms.objectives import coefficients, regression_objective
 from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
 from ..components.penalties import rescaled
 from ..exceptions import DivergenceError
@@ -17,10 +18,6 @@ from ..plugins import parameter_constraint, resolve
 from ._base import LinearRegressorMixin
 
 __all__ = ["GDRegressor"]
-
-# The squared loss iterates on the d×d Gram matrix (O(d²) per iteration
-# instead of a pass over X) up to this many features.
-_GRAM_MAX_FEATURES = 4096
 
 
 class GDRegressor(LinearRegressorMixin, BaseEstimator):
@@ -199,12 +196,7 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
             Fitted estimator.
         """
         X, Y, sample_weight, y_ndim = self._validate_fit_data(X, y, sample_weight)
-        self.loss_ = resolve("loss", self.loss, param="loss", epsilon=self.epsilon)
-        self.penalty_ = None
-        if self.penalty is not None:
-            self.penalty_ = resolve(
-                "penalty", self.penalty, param="penalty", l1_ratio=self.l1_ratio
-            )
+        self.loss_, self.penalty_ = self._resolve_loss_and_penalty()
         self.learning_rate_ = resolve(
             "step_size", self.learning_rate, param="learning_rate"
         )
@@ -224,9 +216,19 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         penalty, alpha, cx = rescaled(self.penalty_, float(self.alpha), x_scale)
         if cx != 1.0:
             X = X * cx
-        self._x_scale = cx
         problem = self._least_squares_problem(X, Y, sample_weight)
-        objective, theta0 = self._objective(problem)
+        coef = intercept = None
+        if self.warm_start and hasattr(self, "coef_"):
+            d, k = problem.shape[1], problem.n_targets
+            coef = self._coef_matrix(self.coef_, d, k) / cx  # the scaled problem's
+            intercept = self.intercept_
+        objective, theta0 = regression_objective(
+            problem,
+            self.loss_,
+            fit_intercept=self.fit_intercept,
+            coef=coef,
+            intercept=intercept,
+        )
         result = proximal_gradient(
             objective,
             penalty,
@@ -240,85 +242,10 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
             verbose=self.verbose,
             step_name=str(self.learning_rate),
         )
-        self._set_solution(result.coef, problem, objective, y_ndim, cx)
+        beta, intercept = coefficients(result.coef, problem, objective)
+        with np.errstate(over="ignore", under="ignore"):
+            self._set_coef(beta * cx, problem, y_ndim, intercept)
         self.n_iter_ = result.n_iter
         self.loss_curve_ = result.loss_curve
         self.step_size_ = result.step
         return self
-
-    def _uses_gram(self, problem):
-        n_samples, n_features = problem.shape
-        return bool(getattr(self.loss_, "quadratic", False)) and (
-            n_features <= _GRAM_MAX_FEATURES
-            or (not problem.is_sparse and n_features <= n_samples)
-        )
-
-    def _total_weight(self, problem):
-        w = problem.sample_weight
-        return float(problem.shape[0] if w is None else w.sum(dtype=np.float64))
-
-    def _objective(self, problem):
-        """The smooth objective and the starting point (zeros or warm start)."""
-        d, k = problem.shape[1], problem.n_targets
-        total = self._total_weight(problem)
-        warm = self.warm_start and hasattr(self, "coef_")
-        beta0 = np.zeros((d, k))
-        if warm:
-            beta0 = np.asarray(self.coef_, dtype=np.float64).reshape(k, d).T.copy()
-            beta0 /= self._x_scale  # the scaled problem's coefficients
-        if self._uses_gram(problem):
-            gram = problem.gram()
-            B = problem.rhs()
-            objective = QuadraticObjective(
-                gram.G / total, gram.AtB / total, float(np.sum(B**2)) / total
-            )
-            return objective, beta0
-        weights = (
-            np.full(problem.shape[0], 1.0 / total)
-            if problem.sample_weight is None
-            else problem.sample_weight / total
-        )
-        objective = LossObjective(
-            problem.X,
-            problem.Y.astype(np.float64, copy=False),
-            weights,
-            self.loss_,
-            problem.X_offset,
-            self.fit_intercept,
-            _column_curvatures(problem) / total,
-        )
-        if not self.fit_intercept:
-            return objective, beta0
-        c0 = np.zeros((1, k))
-        if warm:
-            # The intercept of centred data: b + μβ.
-            c0 = np.reshape(self.intercept_, (1, k)) + problem.X_offset @ beta0
-        return objective, np.vstack([beta0, c0])
-
-    def _set_solution(self, theta, problem, objective, y_ndim, x_scale):
-        d = problem.shape[1]
-        beta, intercept = theta[:d], None
-        if isinstance(objective, LossObjective) and self.fit_intercept:
-            # θ's last row is the offset of centred data: b = c - μβ.
-            intercept = theta[d] - problem.X_offset @ beta
-        elif problem.X_offset is not None:  # in the (scaled) problem's units
-            intercept = problem.Y_offset - problem.X_offset @ beta
-        with np.errstate(over="ignore", under="ignore"):
-            self._set_coef(beta * x_scale, problem, y_ndim, intercept)
-
-
-def _column_curvatures(problem):
-    """``Σ w (x - μ)²`` per column, without copying X."""
-    if problem.is_sparse:
-        X, w = problem.X, problem.sample_weight
-        sq = X.multiply(X)
-        raw = np.asarray(sq.sum(axis=0) if w is None else sq.T @ w, dtype=np.float64)
-        raw = raw.ravel()
-        if problem.X_offset is not None:
-            total = problem.shape[0] if w is None else w.sum()
-            raw = raw - total * problem.X_offset**2
-        return np.maximum(raw, 0.0)
-    curvature = np.zeros(problem.shape[1])
-    for a, _ in problem.blocks():
-        curvature += np.einsum("ij,ij->j", a, a)
-    return curvature

@@ -544,13 +544,9 @@ default=None
         coef = np.zeros((n_features, n_targets), dtype=X.dtype)
         intercept = np.zeros(n_targets, dtype=X.dtype)
         if coef_init is not None:
-            coef_init = np.asarray(coef_init, dtype=X.dtype)
-            if coef_init.size != coef.size:
-                raise ValueError(
-                    f"coef_init has {coef_init.size} values; expected "
-                    f"n_targets × n_features = {n_targets} × {n_features}."
-                )
-            coef[...] = coef_init.reshape(n_targets, n_features).T
+            coef[...] = self._coef_matrix(
+                coef_init, n_features, n_targets, name="coef_init"
+            )
         if intercept_init is not None:
             intercept_init = np.asarray(intercept_init, dtype=X.dtype).ravel()
             if intercept_init.size != n_targets:
@@ -562,12 +558,7 @@ default=None
         return coef, intercept
 
     def _components(self):
-        loss = resolve("loss", self.loss, param="loss", epsilon=self.epsilon)
-        penalty = None
-        if self.penalty is not None:
-            penalty = resolve(
-                "penalty", self.penalty, param="penalty", l1_ratio=self.l1_ratio
-            )
+        loss, penalty = self._resolve_loss_and_penalty()
         schedule = resolve(
             "schedule",
             self.learning_rate,
@@ -670,13 +661,6 @@ default=None
         self.learning_rate_ = engine.schedule  # the calibrated one
         self.t_ = engine.t
         self.max_eta_ = float(engine.max_eta)
-        # Copies: the engine keeps updating its own arrays in partial_fit.
         with np.errstate(over="ignore", under="ignore"):
-            coef = np.array(coef.T * engine.x_scale, dtype=dtype, order="C")
-        intercept = np.array(intercept, dtype=dtype)
-        if y_ndim == 1:
-            self.coef_ = coef[0]
-            self.intercept_ = intercept[0] if self.fit_intercept else 0.0
-        else:
-            self.coef_ = coef
-            self.intercept_ = intercept if self.fit_intercept else 0.0
+            coef = coef * engine.x_scale
+        self._set_coef(coef, None, y_ndim, intercept, dtype=dtype)

@@ -132,18 +132,6 @@ def test_l1_prox_gives_exact_zeros():
     assert w[1] == -1.5
 
 
-def test_l2_gradient_matches_finite_differences():
-    penalty = skla.resolve("penalty", "l2", param="penalty")
-    w = np.array([[1.0, -2.0], [0.5, 3.0]])
-    h = 1e-6
-    numeric = np.zeros_like(w)
-    for idx in np.ndindex(w.shape):
-        e = np.zeros_like(w)
-        e[idx] = h
-        numeric[idx] = (penalty.value(w + e) - penalty.value(w - e)) / (2 * h)
-    assert_allclose(penalty.gradient(w), numeric, rtol=1e-7)
-
-
 def test_resolve_offers_shape_parameters_to_factories_that_take_them():
     huber = skla.resolve("loss", "huber", param="loss", epsilon=0.5, l1_ratio=0.2)
     assert huber.epsilon == 0.5

@@ -290,7 +290,7 @@ def test_without_intercept(loss):
 def test_cold_start_evaluates_the_start_once(monkeypatch):
     # One product with X per iteration, plus one at θ = 0, which is also the
     # cold start: the start must not be evaluated twice (two passes over X).
-    from skla._algorithms import fista as pg
+    from skla._algorithms import objectives as pg
 
     calls = []
     forward = pg.LossObjective.forward
