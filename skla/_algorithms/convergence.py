@@ -16,7 +16,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 
 from .._data import unit_weights
 from ..exceptions import DivergenceError
-from .minibatch import _CURVATURE_ROWS, _largest_curvature
+from .curvature import CURVATURE_ROWS, largest_curvature
 
 __all__ = ["OptimalityCheck"]
 
@@ -227,12 +227,12 @@ class OptimalityCheck:
         if engine.standard is engine.metric and engine.curvature:
             return smoothness * engine.curvature  # measured in these coordinates
         X, _, sample_weight = self.data
-        rows = min(X.shape[0], _CURVATURE_ROWS)
+        rows = min(X.shape[0], CURVATURE_ROWS)
         Z = X[:rows]
         Z = Z.toarray() if sp.issparse(Z) else np.asarray(Z, dtype=np.float64)
         Z = (Z - engine.metric.shift) / engine.metric.scale
         weights = None if sample_weight is None else sample_weight[:rows]
-        curvature = _largest_curvature(
+        curvature = largest_curvature(
             Z, unit_weights(weights, rows), engine.fit_intercept
         )
         return smoothness * curvature if curvature > 0 else 1.0

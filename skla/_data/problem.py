@@ -35,8 +35,8 @@ __all__ = ["Gram", "LstsqProblem", "centred_dot", "centred_tdot"]
 _BLOCK_ELEMENTS = 2**18
 
 
-def centred_dot(X, B, offset):
-    """``(X - 1 μᵀ) B`` in float64 without centring X (dense or sparse X).
+def centred_dot(X, B, offset, *, dtype=np.float64):
+    """``(X - 1 μᵀ) B`` in ``dtype`` without centring X (dense or sparse X).
 
     Examples
     --------
@@ -45,14 +45,14 @@ def centred_dot(X, B, offset):
     >>> centred_dot(X, np.array([1.0, 1.0]), mu)
     array([-3.,  3.])
     """
-    out = np.asarray(safe_sparse_dot(X, B, dense_output=True), dtype=np.float64)
+    out = np.asarray(safe_sparse_dot(X, B, dense_output=True), dtype=dtype)
     if offset is not None:
         out -= offset @ B
     return out
 
 
-def centred_tdot(X, G, offset):
-    """``(X - 1 μᵀ)ᵀ G`` in float64 without centring X (dense or sparse X).
+def centred_tdot(X, G, offset, *, dtype=np.float64):
+    """``(X - 1 μᵀ)ᵀ G`` in ``dtype`` without centring X (dense or sparse X).
 
     Examples
     --------
@@ -61,9 +61,9 @@ def centred_tdot(X, G, offset):
     >>> centred_tdot(X, np.array([-1.0, 1.0]), mu)
     array([2., 4.])
     """
-    out = np.asarray(safe_sparse_dot(X.T, G, dense_output=True), dtype=np.float64)
+    out = np.asarray(safe_sparse_dot(X.T, G, dense_output=True), dtype=dtype)
     if offset is not None:
-        out = out - np.multiply.outer(offset, np.sum(G, axis=0))
+        out -= np.multiply.outer(offset, np.sum(G, axis=0))
     return out
 
 

@@ -17,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skla import SGDMiniBatchRegressor
-from skla._algorithms.minibatch import epoch_windows
+from skla._algorithms.windows import epoch_windows
 from skla.components.losses import SquaredError
 from skla.components.schedules import InvScaling
 from skla.exceptions import DivergenceError

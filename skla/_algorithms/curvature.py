@@ -1,0 +1,152 @@
+"""The curvature of a batch's loss, and the SGD steps it allows.
+
+For a loss with smoothness ``s``, a batch's mean loss has curvature at most
+``s · λmax(Σ_b v_i x̃_i x̃_iᵀ)`` with ``x̃ = [x, 1]`` (the intercept's column)
+and ``v_i = w_i / |b|``: :func:`largest_curvature` measures that λmax.  From
+it, on the first window of an epoch, :mod:`.minibatch` takes
+
+- the **step cap** (:func:`step_cap`): an update with a step above ``2 / L``
+  overshoots its batch's minimum and, repeated, diverges;
+- the **stable step** (:func:`stable_step`) of ``learning_rate="auto"``:
+  ``1 / (s · L_B)``, ``L_B`` the expected curvature of a batch of B rows
+  (:func:`batch_curvature`; see :class:`~skla.components.schedules.Auto`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.extmath import row_norms, safe_sparse_dot
+
+from .._data import batch_weights
+from ._linalg import power_iteration
+
+__all__ = [
+    "CURVATURE_ROWS",
+    "SAFE_FACTOR",
+    "batch_curvature",
+    "largest_curvature",
+    "stable_step",
+    "step_cap",
+]
+
+# Rows of the first window that measure the full-batch curvature.
+CURVATURE_ROWS = 1024
+# Steps are capped at SAFE_FACTOR / L (stability needs < 2 / L).
+SAFE_FACTOR = 1.5
+
+
+def largest_curvature(Xb, v, fit_intercept, *, max_dense=2048, n_power=30):
+    """λmax of ``Σ v_i x̃_i x̃_iᵀ``, ``x̃ = [x, 1]`` with an intercept, else x.
+
+    Power iteration, on the smaller Gram matrix when it has at most
+    ``max_dense`` rows, else on the implicit product.  It approaches λmax
+    from below; the safety factor of the step cap covers the gap.  (A dense
+    eigensolver costs milliseconds of thread start-up for a 100×100 matrix.)
+    """
+    m, d = Xb.shape
+    n_cols = d + bool(fit_intercept)
+    if not sp.issparse(Xb) and n_cols < m and n_cols <= max_dense:
+        K = _weighted_gram(Xb, v, fit_intercept)
+        return power_iteration(K.__matmul__, n_cols, n_iter=n_power)
+    root = np.sqrt(v).astype(np.float64)
+    A = sp.diags(root) @ Xb if sp.issparse(Xb) else root[:, None] * Xb
+    ones = root if fit_intercept else None
+
+    def gram_apply(z):  # (ÃᵀÃ) z, Ã = [A, root] with an intercept
+        u = safe_sparse_dot(A, z[:d])
+        if ones is not None:
+            u = u + ones * z[d]
+        out = safe_sparse_dot(A.T, u)
+        return np.append(out, ones @ u) if ones is not None else out
+
+    n_cols = d + (ones is not None)
+    apply = gram_apply
+    if m <= min(n_cols, max_dense):  # ÃÃᵀ, m × m, has the same λmax
+        K = safe_sparse_dot(A, A.T, dense_output=True)
+        if ones is not None:
+            K = K + np.outer(ones, ones)
+        apply = K.__matmul__
+        n_cols = m
+    elif n_cols <= max_dense:
+        K = np.empty((n_cols, n_cols))
+        K[:d, :d] = safe_sparse_dot(A.T, A, dense_output=True)
+        if ones is not None:
+            K[:d, d] = K[d, :d] = safe_sparse_dot(A.T, ones)
+            K[d, d] = ones @ ones
+        apply = K.__matmul__
+    return power_iteration(apply, n_cols, n_iter=n_power)
+
+
+def _weighted_gram(X, v, fit_intercept, *, block=256):
+    """``Σ v_i x̃_i x̃_iᵀ`` of dense X by blocks of rows (one block's temporary)."""
+    m, d = X.shape
+    K = np.zeros((d + bool(fit_intercept),) * 2)
+    for start in range(0, m, block):
+        Xb = np.asarray(X[start : start + block], dtype=np.float64)
+        vb = v[start : start + block]
+        weighted = Xb.T * vb
+        K[:d, :d] += weighted @ Xb
+        if fit_intercept:
+            K[:d, d] += weighted.sum(axis=1)
+    if fit_intercept:
+        K[d, :d] = K[:d, d]
+        K[d, d] = v.sum()
+    return K
+
+
+def step_cap(Xw, ww, smoothness, batch_size, fit_intercept, *, n_probe=4):
+    """``SAFE_FACTOR / L``, L the largest curvature seen on probe batches.
+
+    The bound is measured on the first ``n_probe`` batches of the first
+    (shuffled) window; a loss without a smoothness bound has none here
+    (infinity), and gets its cap from its stable step instead.
+    """
+    if not smoothness:
+        return np.inf
+    B = batch_size
+    largest = 0.0
+    for j in range(min(n_probe, -(-Xw.shape[0] // B))):
+        Xb = Xw[j * B : (j + 1) * B]
+        v = batch_weights(None if ww is None else ww[j * B : (j + 1) * B], Xb.shape[0])
+        largest = max(largest, largest_curvature(Xb, v, fit_intercept))
+    return SAFE_FACTOR / (smoothness * largest) if largest > 0 else np.inf
+
+
+def batch_curvature(Zw, v, n_rows, batch_size, fit_intercept):
+    """The full-batch λmax and the expected smoothness of a batch of B rows.
+
+    The expectation runs from the full-batch λmax (B = n) to a single row's
+    largest ``‖x̃‖²`` (B = 1), as in Gower et al. (2019); both are measured
+    on the window ``Zw`` with weights ``v`` summing to one.
+    """
+    m = Zw.shape[0]
+    probe = min(m, CURVATURE_ROWS)  # rows enough for λmax, little memory
+    curvature = largest_curvature(
+        Zw[:probe], v[:probe] / v[:probe].sum(), fit_intercept
+    )
+    norms = row_norms(Zw, squared=True) + (1.0 if fit_intercept else 0.0)
+    single = float(np.max(m * v * norms)) if m else 0.0
+    n, B = max(n_rows, 1), min(batch_size, max(n_rows, 1))
+    if n > 1:
+        expected = (n * (B - 1) * curvature + (n - B) * single) / (B * (n - 1))
+    else:
+        expected = single
+    return curvature, expected if expected > 0 else 1.0
+
+
+def stable_step(smoothness, gradient_bound, Yw, v, expected):
+    """The step of ``learning_rate="auto"``, and whether the loss acts smooth.
+
+    A loss without a curvature bound has subgradients that do not shrink
+    near the optimum; its step is the one that moves the predictions by
+    about the targets' spread.  So is a smooth loss whose gradient is
+    bounded (``gradient_bound``, Huber's ``epsilon``) below the targets'
+    spread: most residuals sit where it is linear.
+    """
+    spread = float(np.sqrt(v @ np.square(Yw - v @ Yw)).max())
+    linear = not smoothness or (gradient_bound is not None and gradient_bound < spread)
+    if not linear:
+        return 1.0 / (smoothness * expected), True
+    spread = spread if spread > 0 else 1.0
+    return spread / ((gradient_bound or 1.0) * expected), False
