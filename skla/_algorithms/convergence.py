@@ -10,15 +10,18 @@ the fit is still far) and after fitting with any schedule (and warns).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.extmath import safe_sparse_dot
 
 from .._data import unit_weights
 from ..exceptions import DivergenceError
 from .curvature import CURVATURE_ROWS, largest_curvature
 
-__all__ = ["OptimalityCheck"]
+__all__ = ["OptimalityCheck", "far_from_optimum"]
 
 # Far from the optimum: the objective can still surely lose more than this
 # fraction of itself, or of what the model explains beyond a constant (a lower
@@ -236,3 +239,33 @@ class OptimalityCheck:
             Z, unit_weights(weights, rows), engine.fit_intercept
         )
         return smoothness * curvature if curvature > 0 else 1.0
+
+
+def far_from_optimum(engine, check, n_iter):
+    """Warn (ConvergenceWarning) if the run stopped far from the optimum."""
+    problem = check.problem(*engine.result())
+    if problem is None:
+        return
+    if not engine.fit_intercept and np.max(np.abs(engine.metric.offset)) > 1:
+        # Without an intercept the means cannot be centred away: the
+        # problem is ill-conditioned in any diagonal scaling.
+        advice = (
+            "the features' means are large next to their spread and "
+            "fit_intercept=False, so they cannot be centred away: centre "
+            "the features or fit an intercept"
+        )
+    elif engine.precondition:
+        advice = "raise max_iter or lower tol"
+    else:
+        advice = (
+            "use learning_rate='auto' (the default), which measures its "
+            "step from the data, or a larger eta0"
+        )
+    step = float(np.minimum(engine.schedule.rates(engine.t, 1), engine.max_eta)[0])
+    warnings.warn(
+        f"SGDMiniBatchRegressor stopped after {n_iter} epochs far from the "
+        f"optimum: {problem}. The steps were too small for these data (the "
+        f"last was {step:.3g}); {advice}.",
+        ConvergenceWarning,
+        stacklevel=5,
+    )

@@ -104,6 +104,21 @@ class _ProximalMap:
         return float(np.linalg.norm(self.per_step(z - x_new, eta)))
 
 
+def _start(objective, prox, theta0, eta):
+    """θ0 in float64, its product with M and gradient, and the reference for
+    tol: the gradient mapping at coef = 0, where a cold fit starts (a warm
+    start near the optimum then stops at once)."""
+    x = np.array(theta0, dtype=np.float64)
+    zero = np.zeros_like(x)
+    M_zero = objective.forward(zero)
+    g_zero = objective.gradient(zero, M_zero)
+    mapping0 = prox.mapping_norm(zero, prox.step(zero, g_zero, eta), eta)
+    if not np.any(x):  # a cold start: θ0 = 0, already evaluated
+        return x, M_zero, g_zero, mapping0
+    M_x = objective.forward(x)
+    return x, M_x, objective.gradient(x, M_x), mapping0
+
+
 def _line_search(objective, prox, z, M_z, f_z, g_z, eta, backtrack):
     """The next iterate from z; with ``backtrack``, halve η until the
     sufficient-decrease (Armijo) condition holds."""
@@ -120,6 +135,19 @@ def _line_search(objective, prox, z, M_z, f_z, g_z, eta, backtrack):
             break
         eta *= 0.5
     return x_new, M_new, f_new, eta
+
+
+def _extrapolate(x, M_x, F_x, x_new, M_new, F_new, z, t):
+    """FISTA's next extrapolated point ``z`` (and ``Mz``) and momentum ``t``.
+
+    The momentum restarts when it stops helping: the objective went up, or
+    the step points against the momentum (O'Donoghue & Candès, 2015).
+    """
+    if F_new > F_x or np.sum((z - x_new) * (x_new - x)) > 0:
+        return x_new.copy(), M_new.copy(), 1.0
+    t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+    momentum = (t - 1.0) / t_new
+    return x_new + momentum * (x_new - x), M_new + momentum * (M_new - M_x), t_new
 
 
 def _diverged(k, F_start, F_new, eta, lipschitz, step_name):
@@ -225,18 +253,7 @@ def proximal_gradient(
     eta = float(step_rule.initial(lipschitz, eta0))
     prox = _ProximalMap(penalty, alpha, scale, objective.n_penalized)
 
-    x = np.array(theta0, dtype=np.float64)
-    zero = np.zeros_like(x)
-    # The reference for tol: the gradient mapping at coef = 0, where a cold
-    # fit starts; a warm start near the optimum then stops at once.
-    M_zero = objective.forward(zero)
-    g_zero = objective.gradient(zero, M_zero)
-    mapping0 = prox.mapping_norm(zero, prox.step(zero, g_zero, eta), eta)
-    if np.any(x):  # warm start: evaluate at θ0 too
-        M_x = objective.forward(x)
-        g_z = objective.gradient(x, M_x)
-    else:  # cold start: θ0 = 0, already evaluated
-        M_x, g_z = M_zero, g_zero
+    x, M_x, g_z, mapping0 = _start(objective, prox, theta0, eta)
     z, M_z, t = x.copy(), M_x.copy(), 1.0
     f_z = objective.value(z, M_z)
     F_x = F_start = prox.total(x, f_z)
@@ -258,15 +275,7 @@ def proximal_gradient(
         if mapping <= tol * mapping0:
             x = x_new
             break
-        t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
-        # Restart the momentum when it stops helping (objective goes up, or
-        # the step points against the momentum).
-        if F_new > F_x or np.sum((z - x_new) * (x_new - x)) > 0:
-            t_new, z, M_z = 1.0, x_new.copy(), M_new.copy()
-        else:
-            momentum = (t - 1.0) / t_new
-            z = x_new + momentum * (x_new - x)
-            M_z = M_new + momentum * (M_new - M_x)
+        z, M_z, t_new = _extrapolate(x, M_x, F_x, x_new, M_new, F_new, z, t)
         x, M_x, F_x, t = x_new, M_new, F_new, t_new
         f_z = objective.value(z, M_z)
         g_z = objective.gradient(z, M_z)

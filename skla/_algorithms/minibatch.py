@@ -139,6 +139,18 @@ class MiniBatchSGD:
 
     # -- public -----------------------------------------------------------
 
+    def result(self):
+        """The model's coefficients: the averages when averaging."""
+        if self.average_start is not None:
+            return self.averaged()
+        return self.coef, self.intercept
+
+    def penalty_value(self):
+        """``alpha · R(coef)`` of the engine's (possibly rescaled) problem."""
+        if self.penalty is None or self.alpha == 0:
+            return 0.0
+        return float(self.alpha * self.penalty.value(self.coef))
+
     def averaged(self):
         """The averaged coefficients and intercept (the iterates if none yet)."""
         mean = self.average.mean()

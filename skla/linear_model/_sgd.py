@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import copy
-import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import r2_score
 from sklearn.model_selection import ShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.extmath import safe_sparse_dot
 
 from .._algorithms.convergence import OptimalityCheck
+from .._algorithms.epochs import run_epochs
 from .._algorithms.minibatch import MiniBatchSGD
 from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
 from ..components.penalties import rescaled
@@ -359,103 +356,32 @@ default=None
         check = None
         if self.tol is not None and not self.early_stopping:
             check = OptimalityCheck(engine, X, Y, sample_weight, start)
-        # "auto" is scale-free, so is its stopping rule (tol is relative), and
-        # it stops only where the full gradient says the fit has arrived.
-        auto = engine.precondition
-
         # Attributes are set only once fitting succeeds (it may diverge).
-        loss_curve, validation_scores = [], []
-        best_loss, best_score = np.inf, -np.inf
-        best = None
-        no_improvement = 0
-        problem = None
-        for epoch in range(self.max_iter):
-            loss = engine.epoch(
-                X, Y, sample_weight, rng=rng if self.shuffle else None, rows=rows
-            )
-            objective = loss + self._penalty_value(engine)
-            loss_curve.append(objective)
-            if self.early_stopping:
-                score = self._score(engine, *validation)
-                validation_scores.append(score)
-                improved = self.tol is None or score >= best_score + self.tol
-                if score > best_score:
-                    best_score = score
-                    best = tuple(a.copy() for a in self._result(engine))
-            else:
-                tol = self.tol
-                if tol is not None and auto and np.isfinite(best_loss):
-                    tol = tol * abs(best_loss)
-                improved = tol is None or objective <= best_loss - tol
-                best_loss = min(best_loss, objective)
-            no_improvement = 0 if improved else no_improvement + 1
-            if self.verbose:
-                print(
-                    f"-- Epoch {epoch + 1}: objective {objective:.6g}, "
-                    f"t {engine.t}"
-                    + (f", validation R² {score:.6g}" if self.early_stopping else "")
-                )
-            if no_improvement >= self.n_iter_no_change:
-                if auto and check is not None:
-                    problem = check.problem(*self._result(engine))
-                    if problem is None:
-                        break
-                plateau = getattr(engine.schedule, "plateau", None)
-                if plateau is not None and plateau():
-                    no_improvement = 0
-                    continue
-                break
-        else:
-            if self.tol is not None:
-                warnings.warn(
-                    f"SGDMiniBatchRegressor stopped at max_iter={self.max_iter} "
-                    "epochs before the objective stopped improving by "
-                    f"tol={self.tol}. Consider increasing max_iter.",
-                    ConvergenceWarning,
-                    stacklevel=2,
-                )
-        if check is not None and (
-            problem is not None or not auto or epoch + 1 == self.max_iter
-        ):
-            problem = check.problem(*self._result(engine))
-            if problem is not None:
-                self._warn_far(engine, epoch + 1, problem)
-        self.n_iter_ = epoch + 1
-        self.loss_curve_ = loss_curve
+        run = run_epochs(
+            engine,
+            X,
+            Y,
+            sample_weight,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            rng=rng if self.shuffle else None,
+            rows=rows,
+            validation=validation,
+            check=check,
+            verbose=self.verbose,
+        )
+        self.n_iter_ = run.n_iter
+        self.loss_curve_ = run.loss_curve
         if self.early_stopping:
-            self.validation_scores_ = validation_scores
-            self.best_validation_score_ = float(best_score)
+            self.validation_scores_ = run.validation_scores
+            self.best_validation_score_ = float(run.best_score)
             self.best_loss_ = None
         else:
             self.validation_scores_ = self.best_validation_score_ = None
-            self.best_loss_ = float(best_loss)
-        self._finish(engine, y_ndim, X.dtype, best)
+            self.best_loss_ = float(run.best_loss)
+        self._finish(engine, y_ndim, X.dtype, run.best)
         return self
-
-    def _warn_far(self, engine, n_iter, problem):
-        if not self.fit_intercept and np.max(np.abs(engine.metric.offset)) > 1:
-            # Without an intercept the means cannot be centred away: the
-            # problem is ill-conditioned in any diagonal scaling.
-            advice = (
-                "the features' means are large next to their spread and "
-                "fit_intercept=False, so they cannot be centred away: centre "
-                "the features or fit an intercept"
-            )
-        elif engine.precondition:
-            advice = "raise max_iter or lower tol"
-        else:
-            advice = (
-                "use learning_rate='auto' (the default), which measures its "
-                "step from the data, or a larger eta0"
-            )
-        step = float(np.minimum(engine.schedule.rates(engine.t, 1), engine.max_eta)[0])
-        warnings.warn(
-            f"SGDMiniBatchRegressor stopped after {n_iter} epochs far from the "
-            f"optimum: {problem}. The steps were too small for these data (the "
-            f"last was {step:.3g}); {advice}.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -511,7 +437,7 @@ default=None
         loss = engine.epoch(
             X, Y, sample_weight, rng=engine.rng if self.shuffle else None
         )
-        objective = loss + self._penalty_value(engine)
+        objective = loss + engine.penalty_value()
         if first:
             self.n_iter_, self.loss_curve_ = 0, []
             self.validation_scores_ = self.best_validation_score_ = None
@@ -614,12 +540,6 @@ default=None
         weights = None if sample_weight is None else sample_weight[test]
         return np.sort(train), (X[test], Y[test], weights)
 
-    def _penalty_value(self, engine):
-        """alpha · R(coef), from the engine's (possibly rescaled) problem."""
-        if engine.penalty is None or engine.alpha == 0:
-            return 0.0
-        return float(engine.alpha * engine.penalty.value(engine.coef))
-
     def _scale_data(self, X, coef, settings, *, scale=None):
         """X beyond 1e±60 as ``cx·X``, for ``learning_rate="auto"`` only.
 
@@ -642,20 +562,9 @@ default=None
             coef = coef / cx
         return X * cx, coef
 
-    def _result(self, engine):
-        """The model's coefficients: the averages when averaging."""
-        if engine.average_start is not None:
-            return engine.averaged()
-        return engine.coef, engine.intercept
-
-    def _score(self, engine, X_val, Y_val, w_val):
-        coef, intercept = self._result(engine)
-        predictions = safe_sparse_dot(X_val, coef, dense_output=True) + intercept
-        return float(r2_score(Y_val, predictions, sample_weight=w_val))
-
     def _finish(self, engine, y_ndim, dtype, best):
         """Store coef_, intercept_, t_ and the state partial_fit continues from."""
-        coef, intercept = best if best is not None else self._result(engine)
+        coef, intercept = best if best is not None else engine.result()
         engine.release_buffers()  # a fitted model should not carry 2 MiB of rows
         self._sgd = engine
         self.learning_rate_ = engine.schedule  # the calibrated one
