@@ -1,18 +1,15 @@
 r"""Step-size rules for full-batch (proximal) gradient descent.
 
 The seed's update is :math:`\beta \leftarrow \beta - \eta \nabla`.  A rule
-chooses :math:`\eta`: its ``initial`` method gets the Lipschitz constant ``L``
-of the gradient (None when the loss is not smooth) and the user's ``eta0``,
-and returns the first step.  Attributes tell the solver what else to do:
-
-- ``backtrack``: halve the step until the sufficient-decrease (Armijo)
-  condition :math:`f(x^+) \le f(z) + \nabla f(z)^\top (x^+ - z) +
-  \|x^+ - z\|^2 / (2\eta)` holds;
-- ``grow``: multiply the step by this factor before each iteration (> 1 lets
-  a backtracking rule recover from a pessimistic start);
-- ``precondition``: scale each coefficient's step by the inverse of its
-  column's curvature (a diagonal metric), which makes features on scales
-  1000× apart converge as fast as standardised ones.
+chooses :math:`\eta` (see :class:`StepSize`).  The three built-ins are
+one rule with different options -- ``auto`` (1/L in the preconditioned
+metric, with backtracking), ``armijo`` (backtracking from ``eta0``) and
+``constant`` (the seed's fixed ``eta0``) -- kept as registered names so that
+``learning_rate`` is a string a grid search can try, and so that another
+package can add a rule.  The sufficient-decrease (Armijo) condition of
+backtracking is :math:`f(x^+) \le f(z) + \nabla f(z)^\top (x^+ - z) +
+\|x^+ - z\|^2 / (2\eta)`; preconditioning makes features on scales 1000×
+apart converge as fast as standardised ones.
 """
 
 from __future__ import annotations
@@ -27,7 +24,21 @@ __all__ = ["Armijo", "AutoStep", "ConstantStep", "StepSize"]
 
 @runtime_checkable
 class StepSize(Protocol):
-    """The protocol of a step-size rule (see the module docstring).
+    """The protocol of a step-size rule: ``initial(lipschitz, eta0)``.
+
+    ``initial`` gets the Lipschitz constant ``L`` of the gradient (None when
+    the loss is not smooth) and the user's ``eta0``, and returns the first
+    step.
+
+    Optional attributes the solver uses when present (default in brackets):
+
+    - ``backtrack: bool`` [False]: halve the step until the
+      sufficient-decrease (Armijo) condition holds;
+    - ``grow: float`` [1.0]: multiply the step by this factor before each
+      iteration (> 1 lets a backtracking rule recover from a small start);
+    - ``precondition: bool`` [False]: scale each coefficient's step by the
+      inverse of its column's curvature (a diagonal metric), and measure
+      ``L`` in that metric.
 
     Examples
     --------
