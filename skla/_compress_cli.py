@@ -101,76 +101,82 @@ def _check(args):
 
 def run(args) -> int:
     """Compress, write the files, print the table."""
-    from .image import (
-        CompressedImage,
-        compress,
-        contact_sheet,
-        jpeg_at_size,
-        psnr,
-        to_array,
-    )
+    from .image import CompressedImage, contact_sheet, to_array
 
     _check(args)
     image, name = _source(args.image)
     pixels, mode, peak = to_array(image)
     m, n, channels = pixels.shape
-    limit = min(m, n)
-    if args.energy is not None:
-        target, ranks = args.energy, [None]
-    else:
-        ranks = sorted(set(args.ranks or ([args.k] if args.k else SEED_RANKS)))
-        too_big = [k for k in ranks if k > limit]
-        if too_big:
-            raise ValueError(
-                f"rank {too_big[0]} exceeds min(height, width) = {limit} of {name}."
-            )
-        target = max(ranks)
+    target, ranks = _ranks(args, min(m, n), name)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    _progress(f"{name}: {n}×{m} {mode}, factorising {channels} channel(s)...")
-    start = time.perf_counter()
-    compressed = compress(image, target, algorithm=args.algorithm)
-    _progress(f"factorised in {time.perf_counter() - start:.2f} s")
-
-    jpeg_source, jpeg_reference, jpeg_scale = _jpeg_setting(image, pixels, peak)
+    compressed = _factorise(image, name, pixels, mode, target, args.algorithm)
+    jpeg = _jpeg_setting(image, pixels, peak)
     npz = out / f"{name}_svd.npz"
     npz_bytes = compressed.save(npz)
     # The table describes what was saved: U and Vᵀ rounded to float16.
     compressed = CompressedImage.load(npz)
     rows, panels, labels = [], [image], ["original"]
     for k in ranks:
-        rebuilt = compressed.rebuild(k)
         shown = compressed.to_image(k)
         label = _rank_label(compressed, k)
         shown.save(out / f"{name}_rank{label.replace('/', '-')}.png")
         panels.append(shown)
         labels.append(f"n = {label}")
-        error = np.linalg.norm(pixels - rebuilt) / np.linalg.norm(pixels)
-        budget = compressed.stored_bytes(k)
-        quality, jpeg_bytes, jpeg = jpeg_at_size(jpeg_source, budget)
-        jpeg_psnr = None
-        if quality is not None:
-            jpeg_psnr = psnr(jpeg_reference, jpeg * jpeg_scale, peak)
-        rows.append(
-            (
-                label,
-                compressed.compression_ratio(k),
-                psnr(pixels, rebuilt, peak),
-                error,
-                budget,
-                quality,
-                jpeg_bytes,
-                jpeg_psnr,
-            )
-        )
+        rows.append(_row(compressed, k, label, pixels, peak, jpeg))
     sheet = out / f"{name}_ranks.png"
     contact_sheet(panels, labels, columns=min(4, len(panels))).save(sheet)
-    _print_table(name, m, n, mode, rows)
+    _print_table(name, m, n, mode, channels, rows)
     print(f"\ncontact sheet: {sheet}")
     print(f"rebuilt images: {out}/{name}_rank*.png")
     print(f"factors of rank {_rank_label(compressed, None)}: {npz} ({npz_bytes} bytes)")
     return 0
+
+
+def _ranks(args, limit, name):
+    """What to factorise at (a rank or an energy fraction) and the ranks to show.
+
+    With ``--energy`` there is one row, each channel at its own rank (None).
+    """
+    if args.energy is not None:
+        return args.energy, [None]
+    ranks = sorted(set(args.ranks or ([args.k] if args.k else SEED_RANKS)))
+    too_big = [k for k in ranks if k > limit]
+    if too_big:
+        raise ValueError(
+            f"rank {too_big[0]} exceeds min(height, width) = {limit} of {name}."
+        )
+    return max(ranks), ranks
+
+
+def _factorise(image, name, pixels, mode, target, algorithm):
+    """:func:`~skla.image.compress`, reporting progress and time on stderr."""
+    from .image import compress
+
+    m, n, channels = pixels.shape
+    _progress(f"{name}: {n}×{m} {mode}, factorising {channels} channel(s)...")
+    start = time.perf_counter()
+    compressed = compress(image, target, algorithm=algorithm)
+    _progress(f"factorised in {time.perf_counter() - start:.2f} s")
+    return compressed
+
+
+def _row(compressed, k, label, pixels, peak, jpeg):
+    """The table's row for rank ``k``: the rebuild's figures, then the JPEG's."""
+    from .image import jpeg_at_size, psnr
+
+    rebuilt = compressed.rebuild(k)
+    error = np.linalg.norm(pixels - rebuilt) / np.linalg.norm(pixels)
+    budget = compressed.stored_bytes(k)
+    jpeg_source, jpeg_reference, jpeg_scale = jpeg
+    quality, jpeg_bytes, decoded = jpeg_at_size(jpeg_source, budget)
+    jpeg_psnr = None
+    if quality is not None:
+        jpeg_psnr = psnr(jpeg_reference, decoded * jpeg_scale, peak)
+    ratio = compressed.compression_ratio(k)
+    ours = psnr(pixels, rebuilt, peak)
+    return label, ratio, ours, error, budget, quality, jpeg_bytes, jpeg_psnr
 
 
 def _jpeg_setting(image, pixels, peak):
@@ -193,12 +199,15 @@ def _jpeg_setting(image, pixels, peak):
 
 
 def _rank_label(compressed, k):
-    ranks = sorted({min(r, k) if k else r for r in compressed.ranks})
+    """Rank ``k`` as shown; None: each channel's own rank, e.g. "12/15/20"."""
+    from .image import _cut
+
+    ranks = sorted({_cut(r, k) for r in compressed.ranks})
     return "/".join(str(r) for r in ranks) if k is None else str(ranks[-1])
 
 
-def _print_table(name, m, n, mode, rows):
-    pixels = m * n * len(mode.replace(";16", ""))
+def _print_table(name, m, n, mode, channels, rows):
+    pixels = m * n * channels
     print(f"{name}: {n}×{m} {mode} ({pixels} pixel values)\n")
     print(
         f"{'rank':>9} {'ratio':>8} {'PSNR dB':>8} {'rel.err':>8} {'bytes':>9} "

@@ -1,0 +1,98 @@
+"""The ``.npz`` file of a compressed image: writing it, reading and checking it.
+
+U and Vᵀ are stored as float16 and σ as float32, so the saving is real and
+measurable on disk.  A file that is missing, not such an archive, or whose
+factors are inconsistent raises :class:`ImageError` naming the file.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ._io import _CHANNELS, ImageError, _existing_file
+
+__all__ = ["load_factors", "save_factors"]
+
+
+def save_factors(path, factors, mode, peak) -> int:
+    """Write per-channel ``(U, s, Vt)`` factors to ``path``; return its size."""
+    arrays = {"mode": np.array(mode), "peak": np.array(peak)}
+    for i, (U, s, Vt) in enumerate(factors):
+        arrays[f"U{i}"] = U.astype(np.float16)
+        arrays[f"s{i}"] = s.astype(np.float32)
+        arrays[f"Vt{i}"] = Vt.astype(np.float16)
+    with open(path, "wb") as file:
+        np.savez(file, **arrays)
+    return Path(path).stat().st_size
+
+
+def load_factors(path):
+    """``(factors, mode, peak)`` read from a file :func:`save_factors` wrote.
+
+    Raises
+    ------
+    ImageError
+        Naming the file, if it is missing, a directory, not an ``.npz``
+        archive of factors, or if its factors are inconsistent or not finite.
+    """
+    path = _existing_file(path, "a compressed image file")
+    factors, mode, peak = _read_archive(path, _open_archive(path))
+    problem = _factor_problem(factors, mode, peak)
+    if problem:
+        raise ImageError(f"{path}: damaged compressed image: {problem}")
+    return factors, mode, peak
+
+
+def _open_archive(path):
+    """``np.load(path)`` if it is an ``.npz`` archive, else an ImageError."""
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise ImageError(f"{path}: not a compressed image file ({reason})") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ImageError(
+            f"{path}: not a compressed image file (a single array, not the "
+            ".npz archive of factors that CompressedImage.save writes)"
+        )
+    return data
+
+
+def _read_archive(path, data):
+    """The factors, mode and peak in an open archive; closes it."""
+    try:
+        with data:
+            n = sum(1 for key in data.files if key.startswith("s"))
+            factors = [(data[f"U{i}"], data[f"s{i}"], data[f"Vt{i}"]) for i in range(n)]
+            mode, peak = str(data["mode"]), float(data["peak"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise ImageError(f"{path}: not a compressed image file ({exc})") from None
+    return factors, mode, peak
+
+
+def _factor_problem(factors, mode, peak):
+    """What is wrong with loaded factors, or an empty string."""
+    if mode not in _CHANNELS:
+        return f"mode {mode!r} is not one of {sorted(_CHANNELS)}"
+    if not (np.isfinite(peak) and peak in (255.0, 65535.0)):
+        return f"peak {peak!r} is not 255 or 65535"
+    if len(factors) != _CHANNELS[mode]:
+        return f"{len(factors)} channel(s) for mode {mode} ({_CHANNELS[mode]})"
+    shapes = set()
+    for i, (U, s, Vt) in enumerate(factors):
+        if U.ndim != 2 or s.ndim != 1 or Vt.ndim != 2:
+            return f"channel {i}: U, s, Vt are not matrices and a vector"
+        if not U.shape[1] == s.shape[0] == Vt.shape[0]:
+            return f"channel {i}: shapes {U.shape}, {s.shape}, {Vt.shape} disagree"
+        for name, array in (("U", U), ("s", s), ("Vt", Vt)):
+            if not np.all(np.isfinite(array)):
+                return f"channel {i}: {name} holds NaN or infinity"
+        if np.any(s < 0):
+            return f"channel {i}: a negative singular value"
+        shapes.add((U.shape[0], Vt.shape[1]))
+    if len(shapes) > 1:
+        return f"channels of different sizes {sorted(shapes)}"
+    return ""
