@@ -15,6 +15,7 @@ Components are registered by kind; see :func:`names`, :func:`register` and
 :func:`resolve`.
 """
 
+from . import components  # noqa: F401  (registers skla's own components)
 from .decomposition import TruncatedSVDCompressor
 from .linear_model import GDRegressor, PinvRegressor, SGDMiniBatchRegressor
 from .plugins import (

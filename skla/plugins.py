@@ -7,9 +7,10 @@ next to the built-ins).  Each kind maps names (strings, so ``GridSearchCV``
 can search over them) to *factories*: classes, or callables that return a
 new component when called with no arguments.
 
-Names arrive from skla's own component modules (imported the first time a
-kind is used), from :func:`register`, and from entry points of installed
-distributions, e.g. ::
+Names arrive from skla's own component modules (which register themselves
+when :mod:`skla.components` is imported, as ``import skla`` does), from
+:func:`register`, and from entry points of installed distributions (read the
+first time a kind is used), e.g. ::
 
     [project.entry-points."skla.lstsq_solvers"]
     cholesky = "my_package.solvers:CholeskySolver"
@@ -24,7 +25,6 @@ estimator's shared parameters that its signature names (Huber's
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import warnings
 from dataclasses import dataclass, field
@@ -50,22 +50,17 @@ class _Kind:
     group: str
     methods: tuple[str, ...]
     description: str
-    module: str  # where skla's own components of this kind register
     factories: dict = field(default_factory=dict)
-    loaded: bool = False
+    entry_points_loaded: bool = False
 
 
 _KINDS = {
-    "lstsq_solver": _Kind(
-        "skla.lstsq_solvers", ("solve",), "least-squares solver", "lstsq"
-    ),
-    "loss": _Kind("skla.losses", ("value", "gradient"), "loss", "losses"),
-    "penalty": _Kind("skla.penalties", ("value", "prox"), "penalty", "penalties"),
-    "step_size": _Kind("skla.step_sizes", ("initial",), "step-size rule", "step_sizes"),
-    "schedule": _Kind(
-        "skla.schedules", ("rates",), "learning-rate schedule", "schedules"
-    ),
-    "svd_solver": _Kind("skla.svd_solvers", ("svd",), "truncated-SVD solver", "svd"),
+    "lstsq_solver": _Kind("skla.lstsq_solvers", ("solve",), "least-squares solver"),
+    "loss": _Kind("skla.losses", ("value", "gradient"), "loss"),
+    "penalty": _Kind("skla.penalties", ("value", "prox"), "penalty"),
+    "step_size": _Kind("skla.step_sizes", ("initial",), "step-size rule"),
+    "schedule": _Kind("skla.schedules", ("rates",), "learning-rate schedule"),
+    "svd_solver": _Kind("skla.svd_solvers", ("svd",), "truncated-SVD solver"),
 }
 
 
@@ -75,11 +70,11 @@ def _kind(kind: str) -> _Kind:
             f"Unknown component kind {kind!r}; skla's kinds are {kinds()}."
         )
     spec = _KINDS[kind]
-    if not spec.loaded:
-        # Mark first: the built-in module registers through register(),
-        # which comes back here.
-        spec.loaded = True
-        importlib.import_module(f"skla.components.{spec.module}")
+    if not spec.entry_points_loaded:
+        # After skla's own components, which register when skla.components
+        # is imported (by skla's __init__), so that a plugin cannot take a
+        # built-in name.
+        spec.entry_points_loaded = True
         _load_entry_points(spec)
     return spec
 
