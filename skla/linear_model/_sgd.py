@@ -407,31 +407,7 @@ default=None
         """
         first = not hasattr(self, "_sgd")
         X, Y, sample_weight, y_ndim = self._validate(X, y, sample_weight, reset=first)
-        if first:
-            coef, intercept = self._start(X, Y, None, None, warm=False)
-            settings = self._settings()
-            X, coef = self._scale_data(X, coef, settings)
-            engine = MiniBatchSGD(coef, intercept, **settings)
-        else:
-            if Y.shape[1] != self._sgd.coef.shape[1]:
-                raise ValueError(
-                    f"y has {Y.shape[1]} target(s) but the model was fitted with "
-                    f"{self._sgd.coef.shape[1]}."
-                )
-            # On a DivergenceError the model stays as it was before this call:
-            # the pass runs on a copy of the state (a few vectors; the window
-            # buffer was released).
-            engine = copy.deepcopy(self._sgd)
-            X = X.astype(engine.coef.dtype, copy=False)
-            Y = Y.astype(engine.coef.dtype, copy=False)
-            if sample_weight is not None:
-                sample_weight = sample_weight.astype(engine.coef.dtype, copy=False)
-            settings = self._settings()
-            X, _ = self._scale_data(X, None, settings, scale=engine.x_scale)
-            engine.configure(**settings)
-        if engine.rng is None:
-            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-            engine.rng = np.random.default_rng(seed)
+        engine, X, Y, sample_weight = self._chunk_engine(X, Y, sample_weight, first)
         # One generator across calls: each pass gets new shuffles (the same
         # shuffle every call would make SGD cycle), reproducibly.
         loss = engine.epoch(
@@ -448,6 +424,36 @@ default=None
         self.n_iter_ += 1
         self._finish(engine, y_ndim, engine.coef.dtype, None)
         return self
+
+    def _chunk_engine(self, X, Y, sample_weight, first):
+        """The engine for one ``partial_fit`` pass, and the chunk in its dtype.
+
+        Later calls run on a copy of the state (a few vectors; the window
+        buffer was released), so that on a DivergenceError the model stays
+        as it was before the call.
+        """
+        if not first and Y.shape[1] != self._sgd.coef.shape[1]:
+            raise ValueError(
+                f"y has {Y.shape[1]} target(s) but the model was fitted with "
+                f"{self._sgd.coef.shape[1]}."
+            )
+        settings = self._settings()
+        if first:
+            coef, intercept = self._start(X, Y, None, None, warm=False)
+            X, coef = self._scale_data(X, coef, settings)
+            engine = MiniBatchSGD(coef, intercept, **settings)
+        else:
+            engine = copy.deepcopy(self._sgd)
+            dtype = engine.coef.dtype
+            X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
+            if sample_weight is not None:
+                sample_weight = sample_weight.astype(dtype, copy=False)
+            X, _ = self._scale_data(X, None, settings, scale=engine.x_scale)
+            engine.configure(**settings)
+        if engine.rng is None:
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            engine.rng = np.random.default_rng(seed)
+        return engine, X, Y, sample_weight
 
     # -- helpers ----------------------------------------------------------
 
