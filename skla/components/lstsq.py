@@ -33,20 +33,24 @@ name      method                                              accuracy
 
 A solver is any object with a ``solve`` method (:class:`LstsqSolver`); it is
 registered under a name with :func:`skla.register` or the entry-point group
-``skla.lstsq_solvers``.
+``skla.lstsq_solvers``.  The built-ins here are thin: the numerics are in
+:mod:`skla._algorithms.lstsq` and :mod:`skla._algorithms.qr`.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
-import scipy.linalg
-from scipy.sparse.linalg import lsqr
-from sklearn.exceptions import ConvergenceWarning
 
+from .._algorithms.lstsq import (
+    GramFactorisation,
+    filter_factors,
+    lsqr_solve,
+    qr_solve,
+    svd_solve,
+)
 from .._data import LstsqProblem
 from ..plugins import register
 from ._base import Component
@@ -136,61 +140,6 @@ class LstsqSolver(Protocol):
         """Return the minimum-norm minimiser of ``‖Ax - B‖² + alpha ‖x‖²``."""
 
 
-def filter_factors(s, alpha, rtol):
-    """Filter factors ``s / (s² + alpha)`` with singular values below the cut zeroed.
-
-    Parameters
-    ----------
-    s : ndarray of shape (k,)
-        Singular values.
-    alpha : float
-        Ridge parameter, >= 0.
-    rtol : float
-        Values ``s <= rtol * max(s)`` are treated as zero.
-
-    Returns
-    -------
-    phi : ndarray of shape (k,)
-        The filter factors.
-    rank : int
-        The number of singular values kept.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> phi, rank = filter_factors(np.array([4.0, 2.0, 1e-20]), 0.0, 1e-10)
-    >>> phi, rank
-    (array([0.25, 0.5 , 0.  ]), 2)
-    """
-    s = np.asarray(s, dtype=np.float64)
-    keep = s > (rtol * s.max() if s.size else 0.0)
-    phi = np.zeros_like(s)
-    # s / (s² + α) written as 1 / (s + α/s): s² overflows beyond 1e154 (and
-    # goes subnormal below 1e-154); this form does neither.
-    with np.errstate(over="ignore"):  # α/s → inf: the factor is 0, rightly
-        phi[keep] = 1.0 / (s[keep] + alpha / s[keep])
-    return phi, int(keep.sum())
-
-
-def _svd(a):
-    """Thin SVD with the fast divide-and-conquer driver, falling back to gesvd."""
-    try:
-        return scipy.linalg.svd(
-            a, full_matrices=False, overwrite_a=False, check_finite=False
-        )
-    except np.linalg.LinAlgError:  # gesdd fails to converge on rare inputs
-        return scipy.linalg.svd(
-            a, full_matrices=False, check_finite=False, lapack_driver="gesvd"
-        )
-
-
-def _solve_from_svd(s, V, UtB, alpha, rtol, solver):
-    """x = V diag(phi) UᵀB, the filtered solution from a thin SVD."""
-    phi, rank = filter_factors(s, alpha, rtol)
-    coef = V @ (phi[:, None] * UtB)
-    return LstsqResult(coef, rank, s, solver)
-
-
 @register("lstsq_solver", "svd")
 class SVDSolver(Component):
     """LAPACK singular value decomposition of the centred, weighted copy of X.
@@ -208,67 +157,7 @@ class SVDSolver(Component):
     """
 
     def solve(self, problem, *, alpha, rtol):
-        U, s, Vt = _svd(problem.dense())
-        UtB = U.T.astype(np.float64, copy=False) @ problem.rhs()
-        return _solve_from_svd(s.astype(np.float64), Vt.T, UtB, alpha, rtol, "svd")
-
-
-def _geqrf(a):
-    """Householder QR of a Fortran-ordered float64 array, in place (LAPACK geqrf).
-
-    The workspace is queried: scipy's default, ``3 n``, forces LAPACK's
-    unblocked algorithm (measured: 3.96 s instead of 1.14 s on 20000×1001).
-    """
-    geqrf, geqrf_lwork = scipy.linalg.get_lapack_funcs(
-        ("geqrf", "geqrf_lwork"), dtype=np.float64
-    )
-    lwork = int(geqrf_lwork(*a.shape)[0])
-    qr, tau = geqrf(a, lwork=max(lwork, 1), overwrite_a=True)[:2]
-    return qr, tau
-
-
-def _tsqr(problem, n_rows=None):
-    """R of the QR factorisation of ``[A | B]``, accumulated over row blocks.
-
-    Tall-and-skinny QR: the first block is factored by ``geqrf``; each later
-    block is folded into the triangular factor by ``tpqrt``, which exploits
-    the triangle (measured on 20000×1001: 1.0 s, against 1.9 s refactoring a
-    dense stack and 1.1 s for ``geqrf`` on a full copy).  Blocks are centred
-    and weighted on the fly into one Fortran-ordered work array.
-
-    Parameters
-    ----------
-    problem : LstsqProblem
-    n_rows : int, default=None
-        Rows per block; by default about 2**21 numbers and at least four times
-        the width of ``[A | B]``.
-
-    Returns
-    -------
-    R : ndarray of shape (n_features + n_targets, n_features + n_targets)
-        Upper triangular, Fortran-ordered.
-    """
-    d = problem.shape[1]
-    width = d + problem.n_targets
-    tpqrt = scipy.linalg.get_lapack_funcs("tpqrt", dtype=np.float64)
-    if n_rows is None:
-        # Blocks of ~2**21 numbers, taller than R, keep LAPACK at full speed.
-        n_rows = max(4 * width, 2**21 // width)
-    work = np.empty((min(n_rows, problem.shape[0]), width), order="F")
-    R = None
-    for rows in problem.row_blocks(n_rows):
-        size = rows.stop - rows.start
-        block = work if size == len(work) else np.empty((size, width), order="F")
-        problem.block(rows, block[:, :d], block[:, d:])
-        if R is None:
-            qr, _ = _geqrf(block)
-            R = np.zeros((width, width), order="F")
-            R[: min(size, width)] = np.triu(qr[:width])
-        else:
-            R = tpqrt(0, min(32, width), R, block, overwrite_a=True, overwrite_b=True)[
-                0
-            ]
-    return R
+        return LstsqResult(*svd_solve(problem, alpha, rtol), "svd")
 
 
 @register("lstsq_solver", "qr")
@@ -307,108 +196,7 @@ class QRSolver(Component):
         self.block_rows = block_rows
 
     def solve(self, problem, *, alpha, rtol):
-        n_samples, n_features = problem.shape
-        if n_samples >= n_features:
-            return self._solve_tall(problem, alpha, rtol)
-        return self._solve_wide(problem, alpha, rtol)
-
-    def _solve_tall(self, problem, alpha, rtol):
-        d = problem.shape[1]
-        R = _tsqr(problem, self.block_rows)
-        U, s, Vt = _svd(R[:d, :d])
-        return _solve_from_svd(s, Vt.T, U.T @ R[:d, d:], alpha, rtol, "qr")
-
-    @staticmethod
-    def _solve_wide(problem, alpha, rtol):
-        n, d = problem.shape
-        At = problem.dense().astype(np.float64, copy=False).T  # d×n, Fortran order
-        qr, tau = _geqrf(At)
-        ormqr = scipy.linalg.get_lapack_funcs("ormqr", (At,))
-        # Aᵀ = QR and R = Ur S Vrᵀ give A = Vr S (Q Ur)ᵀ: an SVD of A.
-        Ur, s, Vrt = _svd(np.triu(qr[:n, :n]))
-        phi, rank = filter_factors(s, alpha, rtol)
-        c = np.zeros((d, problem.n_targets), order="F")
-        c[:n] = Ur @ (phi[:, None] * (Vrt @ problem.rhs()))
-        lwork = int(ormqr("L", "N", qr, tau, c, -1)[1][0])
-        coef = ormqr("L", "N", qr, tau, c, max(lwork, 1), overwrite_c=True)[0]
-        return LstsqResult(coef, rank, s, "qr")
-
-
-@dataclass(frozen=True)
-class GramFactorisation:
-    """The Gram matrix ``AᵀA``, its eigenvalues, and what they say of its accuracy.
-
-    Parameters
-    ----------
-    G : ndarray of shape (n_features, n_features)
-        The computed Gram matrix.
-    AtB : ndarray of shape (n_features, n_targets)
-    eigenvalues : ndarray of shape (n_features,)
-        Eigenvalues of G, ascending.
-    noise : float
-        Size of the rounding error in the computed Gram matrix (and so in
-        each eigenvalue): ``eps * (λ_max + offset_scale)``.
-    """
-
-    G: np.ndarray
-    AtB: np.ndarray
-    eigenvalues: np.ndarray
-    noise: float
-
-    def _reference_eigenvalue(self, alpha, rtol):
-        lam = self.eigenvalues
-        lam_cut = (rtol**2) * max(lam[-1], 0.0)
-        kept = lam[lam > lam_cut]
-        # The smallest kept eigenvalue bounds the error of the solve; a cut
-        # inside the noise cannot tell zero from small, so it counts as well.
-        smallest = kept.min() if kept.size else lam_cut
-        if kept.size < lam.size:
-            smallest = min(smallest, lam_cut)
-        return max(smallest, 0.0) + alpha
-
-    def relative_error(self, alpha, rtol):
-        """Estimated relative error of the solution, ``noise / (λ_min + alpha)``.
-
-        This is ``eps · cond(A)²`` in the common case (no ridge, no cut): the
-        normal equations square the condition number.
-        """
-        if self.eigenvalues[-1] <= 0:  # A == 0: the answer, 0, is exact
-            return 0.0
-        reference = self._reference_eigenvalue(alpha, rtol)
-        return np.inf if reference <= 0 else self.noise / reference
-
-    def solve(self, alpha, rtol):
-        """Filtered solution ``V diag(1/(λ + alpha)) Vᵀ AᵀB`` over kept eigenvalues.
-
-        When nothing is cut this is ``(G + alpha I)⁻¹ AᵀB``, solved directly
-        (measured: 0.02 s for d = 1000, against 0.13 s for the eigenvectors).
-        """
-        lam = self.eigenvalues
-        s = np.sqrt(np.clip(lam, 0.0, None))
-        # Eigenvalues inside the rounding noise carry no information: treating
-        # them as zero keeps exactly rank-deficient problems finite.
-        keep = (s > rtol * s[-1]) & (lam > self.noise * lam.size)
-        singular_values = s[::-1].copy()
-        rank = int(keep.sum())
-        # scipy's LAPACK throughout a fit: switching between numpy's and
-        # scipy's OpenBLAS thread pools costs up to 2x here (measured: 0.17 s
-        # instead of 0.09 s on 200000×100).
-        if keep.all():
-            try:
-                coef = scipy.linalg.solve(
-                    self.G + alpha * np.eye(len(lam)),
-                    self.AtB,
-                    assume_a="pos",
-                    check_finite=False,
-                )
-                return LstsqResult(coef, rank, singular_values, "gram")
-            except np.linalg.LinAlgError:  # not numerically positive definite
-                pass
-        lam, V = scipy.linalg.eigh(self.G, driver="evd", check_finite=False)
-        inv = np.zeros_like(lam)
-        inv[keep] = 1.0 / (lam[keep] + alpha)
-        coef = V @ (inv[:, None] * (V.T @ self.AtB))
-        return LstsqResult(coef, rank, singular_values, "gram")
+        return LstsqResult(*qr_solve(problem, alpha, rtol, self.block_rows), "qr")
 
 
 class GramAccuracyWarning(UserWarning):
@@ -461,13 +249,7 @@ class GramSolver(Component):
         -------
         factorisation : GramFactorisation
         """
-        gram = problem.gram(self.block_rows)
-        # Eigenvalues alone (no vectors) are cheap and tell the conditioning.
-        lam = scipy.linalg.eigh(
-            gram.G, eigvals_only=True, driver="evd", check_finite=False
-        )
-        noise = gram.eps * (max(lam[-1], 0.0) + gram.offset_scale)
-        return GramFactorisation(gram.G, gram.AtB, lam, noise)
+        return GramFactorisation.of(problem, self.block_rows)
 
     def solve(self, problem, *, alpha, rtol):
         factorisation = self.factorise(problem)
@@ -481,7 +263,7 @@ class GramSolver(Component):
                 GramAccuracyWarning,
                 stacklevel=3,
             )
-        return factorisation.solve(alpha, rtol)
+        return LstsqResult(*factorisation.solve(alpha, rtol), "gram")
 
 
 @register("lstsq_solver", "lsqr")
@@ -520,29 +302,10 @@ class LSQRSolver(Component):
         self.max_iter = max_iter
 
     def solve(self, problem, *, alpha, rtol):
-        A = problem.operator()
-        B = problem.rhs()
         max_iter = self.max_iter or max(1000, 10 * problem.shape[1])
-        coef = np.empty((problem.shape[1], B.shape[1]))
-        for j in range(B.shape[1]):
-            result = lsqr(
-                A,
-                B[:, j],
-                damp=np.sqrt(alpha),
-                atol=self.atol,
-                btol=self.btol,
-                conlim=1.0 / rtol if rtol > 0 else np.inf,
-                iter_lim=max_iter,
-            )
-            coef[:, j], istop = result[0], result[1]
-            if istop == 7:
-                warnings.warn(
-                    f"LSQR reached max_iter={max_iter} before its tolerances "
-                    f"(atol={self.atol}, btol={self.btol}); increase max_iter or "
-                    "use solver='qr'.",
-                    ConvergenceWarning,
-                    stacklevel=3,
-                )
+        coef = lsqr_solve(
+            problem, alpha, rtol, atol=self.atol, btol=self.btol, max_iter=max_iter
+        )
         return LstsqResult(coef, None, None, "lsqr")
 
 
@@ -578,7 +341,7 @@ class AutoSolver(Component):
         if tall and (not problem.is_sparse or n_features <= _SPARSE_GRAM_MAX_FEATURES):
             factorisation = GramSolver().factorise(problem)
             if factorisation.relative_error(alpha, rtol) <= GRAM_TOL:
-                return factorisation.solve(alpha, rtol)
+                return LstsqResult(*factorisation.solve(alpha, rtol), "gram")
         if not problem.is_sparse or (
             tall and n_samples * n_features**2 <= _SPARSE_QR_MAX_FLOPS
         ):

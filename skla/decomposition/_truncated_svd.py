@@ -6,7 +6,6 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -17,42 +16,16 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot, svd_flip
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from .._algorithms._linalg import dot, sum_of_squares
+from .._algorithms._linalg import sum_of_squares
 from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
-from .._data import column_moments
-from ..components.svd import FullSVD
+from .._algorithms.svd import grow_to_energy
+from .._algorithms.svd_figures import figures
+from .._algorithms.svd_figures import (  # noqa: F401 (tests import it from here)
+    total_variance as _total_variance,
+)
 from ..plugins import parameter_constraint, resolve
 
 __all__ = ["TruncatedSVDCompressor"]
-
-
-def _projection_error(X, Vt, *, block_elements=1 << 18):
-    """``‖X − X V Vᵀ‖_F²`` in float64, by row blocks (no cancellation).
-
-    Computed from the residual itself, not as ``‖X‖² − ‖XV‖²``: that
-    difference of two nearly equal numbers cannot resolve an error below
-    ``sqrt(eps)`` of the norm.
-    """
-    V = np.asarray(Vt, dtype=np.float64).T
-    rows = max(1, block_elements // max(X.shape[1], 1))
-    total = 0.0
-    for start in range(0, X.shape[0], rows):
-        Xb = X[start : start + rows]
-        Xb = Xb.toarray() if sp.issparse(Xb) else Xb
-        Xb = np.asarray(Xb, dtype=np.float64)
-        residual = Xb - dot(dot(Xb, V), V, trans_b=True)
-        total += float(np.add.reduce(residual * residual, axis=None))
-    return total
-
-
-def _total_variance(X, *, block=256):
-    """``np.var(X, axis=0).sum()`` in float64, by blocks of ``block`` rows.
-
-    ``np.var`` makes a centred temporary as large as X (a 12-megapixel photo:
-    48 MB); this keeps one block of rows at a time.
-    """
-    uniform = np.full(X.shape[0], 1.0 / X.shape[0])
-    return float(column_moments(X, uniform, block=block)[1].sum())
 
 
 class TruncatedSVDCompressor(
@@ -251,7 +224,13 @@ class TruncatedSVDCompressor(
         Z = np.multiply(U, s, out=U) if U.dtype == np.result_type(U, s) else U * s
         self.components_ = np.asarray(Vt, dtype=X.dtype)
         self.n_components_ = len(s)
-        self._set_figures(scaled, Z, np.asarray(s), scale, total)
+        fit = figures(scaled, Z, s, self.components_, total=total, scale=scale)
+        self.explained_variance_ = fit.explained_variance
+        self.explained_variance_ratio_ = fit.explained_variance_ratio
+        self.explained_energy_ratio_ = fit.explained_energy_ratio
+        self.reconstruction_error_ = fit.reconstruction_error
+        m, n = X.shape
+        self.compression_ratio_ = m * n / (len(s) * (m + n + 1))
         with np.errstate(over="ignore"):
             self.singular_values_ = np.asarray(s / scale, dtype=X.dtype)
             if scale != 1.0:
@@ -271,54 +250,9 @@ class TruncatedSVDCompressor(
         fraction = float(self.n_components)
         if hasattr(solver, "svd_energy"):
             return solver.svd_energy(X, fraction, random_state=self.random_state)
-        return self._grow(solver, X, fraction)
-
-    def _grow(self, solver, X, fraction):
-        """Double k until the triplets hold ``fraction`` of ‖X‖_F².
-
-        Solvers that find fewer than min(m, n) triplets (ARPACK-style) may
-        not reach the fraction: the last step is then LAPACK's exact SVD,
-        so the fraction is always met.
-        """
-        target = fraction * sum_of_squares(X)
-        limit = min(X.shape) - 1  # ARPACK-style solvers find fewer than min
-        k = min(16, limit)
-        while k >= 1:
-            U, s, Vt = solver.svd(X, k, random_state=self.random_state)
-            energy = np.cumsum(np.asarray(s, dtype=np.float64) ** 2)
-            if energy[-1] >= target * (1 - 1e-12):
-                r = int(min(np.searchsorted(energy, target * (1 - 1e-12)) + 1, len(s)))
-                return U[:, :r], s[:r], Vt[:r]
-            if k >= limit:
-                break
-            k = min(2 * k, limit)
-        return FullSVD().svd_energy(X, fraction)
-
-    def _set_figures(self, X, Z, s, scale, total):
-        """Variance, energy, error and compression figures of the training fit.
-
-        ``X``, ``Z`` and ``s`` are those of the data times ``scale``: the
-        ratios are computed there (no overflow), the variances scaled back;
-        ``total`` is ‖X‖².
-        """
-        m, n = X.shape
-        k = self.n_components_
-        uniform = np.full(m, 1.0 / m)
-        variance = column_moments(Z, uniform)[1]
-        total_variance = float(column_moments(X, uniform)[1].sum())
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            self.explained_variance_ = variance / np.float64(scale) ** 2
-            self.explained_variance_ratio_ = variance / total_variance
-            energy = np.asarray(s, dtype=np.float64) ** 2
-            self.explained_energy_ratio_ = energy / total if total > 0 else energy * 0
-        # ‖X‖² − ‖XV‖² is exact to about eps·‖X‖²: accurate for errors above
-        # 1e-3 of ‖X‖; below, the residual itself is summed (one more pass).
-        kept = float(np.einsum("ij,ij->", Z, Z, dtype=np.float64))  # no temporary
-        lost = max(total - kept, 0.0)
-        if not lost > 1e-6 * total:
-            lost = _projection_error(X, self.components_)
-        self.reconstruction_error_ = float(np.sqrt(lost / total)) if total > 0 else 0.0
-        self.compression_ratio_ = m * n / (k * (m + n + 1))
+        return grow_to_energy(
+            lambda k: solver.svd(X, k, random_state=self.random_state), X, fraction
+        )
 
     def transform(self, X):
         """Project X onto the right singular vectors, ``Z = X V_k``.

@@ -1,0 +1,299 @@
+r"""Truncated-SVD numerics: exact, skinny and Lanczos routes, and the energy rule.
+
+Every function returns the top singular triplets ``(U, s, Vt)``, largest
+first, as plain arrays (the components in :mod:`skla.components.svd` wrap
+them in an ``SVDResult``); float32 X stays float32.  The randomized range
+finder is in :mod:`.randomized_svd`; what a fit reports of its triplets
+(variances, energy, error) in :mod:`.svd_figures`.
+
+The rank that keeps a fraction of the energy is chosen in one place,
+:func:`energy_rank`, with one tolerance, :data:`ENERGY_RTOL`.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.linalg as sl
+import scipy.sparse as sp
+from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, svds
+from sklearn.utils import check_random_state
+
+from ._linalg import dot, sum_of_squares
+from .qr import tsqr
+
+__all__ = [
+    "ENERGY_RTOL",
+    "SkinnySVD",
+    "energy_rank",
+    "full_svd",
+    "full_svd_energy",
+    "grow_to_energy",
+    "is_skinny",
+    "lanczos_svd",
+    "r_factor",
+    "top",
+]
+
+#: Squared singular values summing to ``target * (1 - ENERGY_RTOL)`` count as
+#: reaching ``target``: the sums are rounded (about 1e-16 relative per term in
+#: float64) and a fraction met exactly must not cost one more component.
+ENERGY_RTOL = 1e-12
+
+
+def energy_rank(s, target):
+    """The fewest leading singular values whose squares sum to ``target``.
+
+    Parameters
+    ----------
+    s : array-like of shape (k,)
+        Singular values, largest first.
+    target : float
+        The energy to reach, e.g. ``fraction * ‖X‖_F²``; reached within a
+        relative :data:`ENERGY_RTOL`.
+
+    Returns
+    -------
+    rank : int
+        The smallest such rank, or ``len(s)`` if all of ``s`` falls short.
+    reached : bool
+        Whether ``s`` reaches ``target`` at all.
+
+    Examples
+    --------
+    >>> energy_rank([3.0, 2.0, 1.0], 0.9 * 14)  # 9 + 4 >= 12.6
+    (2, True)
+    >>> energy_rank([3.0, 2.0], 14)
+    (2, False)
+    """
+    cumulative = np.cumsum(np.asarray(s, dtype=np.float64) ** 2)
+    threshold = target * (1 - ENERGY_RTOL)
+    if cumulative.size == 0:
+        return 0, bool(threshold <= 0)
+    rank = int(min(np.searchsorted(cumulative, threshold) + 1, cumulative.size))
+    return rank, bool(cumulative[-1] >= threshold)
+
+
+def top(triplets, k):
+    """The first ``k`` of the triplets ``(U, s, Vt)``."""
+    U, s, Vt = triplets
+    return U[:, :k], s[:k], Vt[:k]
+
+
+def full_svd(X):
+    """Every singular triplet by LAPACK's ``gesdd``; sparse X is densified.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> full_svd(np.diag([1.0, 3.0]))[1]
+    array([3., 1.])
+    """
+    A = X.toarray() if sp.issparse(X) else np.asarray(X)
+    return sl.svd(A, full_matrices=False, check_finite=False)
+
+
+def full_svd_energy(X, fraction):
+    """The fewest exact triplets holding ``fraction`` of ``‖X‖_F²``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> full_svd_energy(np.diag([3.0, 1.0, 2.0]), 0.9)[1]  # 13/14 >= 0.9
+    array([3., 2.])
+    """
+    triplets = full_svd(X)
+    rank, _ = energy_rank(triplets[1], fraction * sum_of_squares(X))
+    return top(triplets, rank)
+
+
+def is_skinny(X):
+    """A side of at most 200 and the other at least 4 times longer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_skinny(np.empty((1000, 20))), is_skinny(np.empty((300, 300)))
+    (True, False)
+    """
+    return min(X.shape) <= 200 and max(X.shape) >= 4 * min(X.shape)
+
+
+def r_factor(X, *, block_elements=1 << 18):
+    """The R of a QR of X (m ≥ n), by row blocks (:func:`.qr.tsqr`), in float64.
+
+    The memory is one block of about ``block_elements`` numbers, never a
+    copy of X, and R is as accurate as a QR of X itself, unlike ``XᵀX``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).standard_normal((50, 3))
+    >>> R = r_factor(X, block_elements=30)
+    >>> np.allclose(R.T @ R, X.T @ X)
+    True
+    """
+    n = X.shape[1]
+
+    def read(rows, out):
+        block = X[rows]
+        out[...] = block.toarray() if sp.issparse(block) else block
+
+    rows = max(n, block_elements // max(n, 1))
+    return tsqr(read, X.shape, block_rows=rows)
+
+
+class SkinnySVD:
+    """The exact SVD of a tall or wide X from its R factor, without a copy.
+
+    For ``m ≫ n``: ``X = QR`` (by row blocks), ``R = U_R Σ Vᵀ`` (n × n), so
+    the singular values and right vectors are those of R, and the top left
+    vectors are ``X V_k / σ_k`` (one pass over X).  A wide X is handled as
+    its transpose.  Memory: R, one block, and the k returned vectors --
+    LAPACK on X would copy it and return all of U.
+
+    Parameters
+    ----------
+    small : callable or None
+        ``small(R, k) -> (s, Vt)``, the top k singular values and right
+        vectors of R, largest first; LAPACK's full SVD of R if None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).standard_normal((1000, 20))
+    >>> s = SkinnySVD().svd(X, 3)[1]
+    >>> np.allclose(s, np.linalg.svd(X, compute_uv=False)[:3], rtol=1e-12)
+    True
+    """
+
+    def __init__(self, small=None):
+        self.small = small
+
+    def svd(self, X, n_components):
+        """The top ``n_components`` triplets."""
+        return self._triplets(X, k=n_components)
+
+    def svd_energy(self, X, fraction):
+        """The fewest triplets holding ``fraction`` of the energy of R (= X)."""
+        return self._triplets(X, fraction=fraction)
+
+    def _triplets(self, X, k=None, fraction=None):
+        if X.shape[0] < X.shape[1]:
+            U, s, Vt = self._triplets(X.T, k, fraction)
+            return Vt.T, s, U.T
+        R = r_factor(X)
+        if k is not None and self.small is not None:
+            s, Vt = self.small(R, k)  # e.g. Lanczos, on the n × n factor
+        else:
+            _, s, Vt = sl.svd(R, full_matrices=False, check_finite=False)
+        if k is None:
+            k, _ = energy_rank(s, fraction * float(np.sum(s**2)))
+        s, Vt = s[:k], Vt[:k]
+        U = np.asarray(dot(X, Vt.astype(X.dtype), trans_b=True))
+        np.divide(U, s.astype(U.dtype), out=U, where=s > 0)  # in place
+        U[:, s == 0] = 0.0
+        return U, s.astype(X.dtype), Vt.astype(X.dtype)
+
+
+def lanczos_svd(X, k, *, solver, tol=0.0, random_state=None):
+    """The top ``k < min(m, n)`` triplets by scipy's ``svds``, sorted.
+
+    A skinny X (:func:`is_skinny`) is factorised through its R factor, the
+    Lanczos iterations running on the small R: their bases are m × kmax, on
+    a tall X (200000×100) more than X itself.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (m, n)
+    k : int
+    solver : {"arpack", "propack"}
+    tol : float, default=0.0
+        Relative accuracy of the singular values; 0 is machine precision.
+    random_state : int, RandomState instance or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lanczos_svd(np.diag([3.0, 1.0, 2.0]), 2, solver="arpack")[1]
+    array([3., 2.])
+    """
+    if is_skinny(X):
+
+        def small(R, k):
+            return _svds(R, k, solver, tol, random_state)[1:]
+
+        return SkinnySVD(small).svd(X, k)
+    return _svds(X, k, solver, tol, random_state)
+
+
+def _svds(X, k, solver, tol, random_state):
+    """scipy's svds, sorted; larger Krylov budgets, then LAPACK if need be.
+
+    scipy's default PROPACK budget (kmax = 10 k) is too small for the
+    flat spectrum of an ordinary random matrix: it starts a little
+    larger and doubles up to min(m, n).  ARPACK's ``maxiter`` counts
+    restarts, not basis vectors: it keeps scipy's default.
+    """
+    limit = min(X.shape)
+    budget = min(limit, max(10 * k, 30))
+    while True:
+        try:
+            U, s, Vt = svds(
+                X,
+                k=k,
+                tol=tol,
+                solver=solver,
+                maxiter=budget if solver == "propack" else None,
+                random_state=check_random_state(random_state),
+            )
+            break
+        except (np.linalg.LinAlgError, ArpackNoConvergence, ArpackError) as exc:
+            if budget >= limit or solver != "propack":
+                warnings.warn(
+                    f"algorithm={solver!r} did not converge ({exc}); "
+                    "used LAPACK's full SVD instead.",
+                    UserWarning,
+                    stacklevel=5,
+                )
+                return top(full_svd(X), k)
+            budget = min(limit, 2 * budget)
+    order = np.argsort(s)[::-1]
+    return U[:, order], s[order], Vt[order]
+
+
+def grow_to_energy(svd, X, fraction):
+    """Double k until ``svd(k)``'s triplets hold ``fraction`` of ‖X‖_F².
+
+    For a solver without an energy criterion of its own.  Solvers that find
+    fewer than min(m, n) triplets (ARPACK-style) may not reach the fraction:
+    the last step is then LAPACK's exact SVD, so the fraction is always met.
+
+    Parameters
+    ----------
+    svd : callable
+        ``svd(k) -> (U, s, Vt)``, the top k triplets of X.
+    X : {ndarray, sparse matrix} of shape (m, n)
+    fraction : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.diag(0.5 ** np.arange(40))
+    >>> U, s, Vt = grow_to_energy(lambda k: top(full_svd(X), k), X, 0.99)
+    >>> len(s)  # 1 - 4**-4 > 0.99 > 1 - 4**-3
+    4
+    """
+    target = fraction * sum_of_squares(X)
+    limit = min(X.shape) - 1  # ARPACK-style solvers find fewer than min
+    k = min(16, limit)
+    while k >= 1:
+        triplets = svd(k)
+        rank, reached = energy_rank(triplets[1], target)
+        if reached:
+            return top(triplets, rank)
+        if k >= limit:
+            break
+        k = min(2 * k, limit)
+    return full_svd_energy(X, fraction)

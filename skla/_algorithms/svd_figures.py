@@ -1,0 +1,137 @@
+"""What a truncated SVD keeps of X: variances, energy and reconstruction error.
+
+Computed in float64 by blocks of rows: the only temporary is one block, never
+a centred or residual copy of X.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._data import column_moments
+from ._linalg import dot
+
+__all__ = [
+    "Figures",
+    "column_variances",
+    "figures",
+    "projection_error",
+    "total_variance",
+]
+
+# ‖X‖² − ‖XV‖² is exact to about eps·‖X‖²: it is trusted for a lost share of
+# the energy above this; below, the residual itself is summed (one more pass).
+_CANCELLATION = 1e-6
+
+
+def column_variances(X, *, block=256):
+    """``np.var(X, axis=0)`` in float64, by blocks of ``block`` rows.
+
+    ``np.var`` makes a centred temporary as large as X (a 12-megapixel photo:
+    48 MB); this keeps one block of rows at a time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> column_variances(np.array([[1.0, 10.0], [3.0, 10.0]]))
+    array([1., 0.])
+    """
+    uniform = np.full(X.shape[0], 1.0 / X.shape[0])
+    return column_moments(X, uniform, block=block)[1]
+
+
+def total_variance(X, *, block=256):
+    """``np.var(X, axis=0).sum()`` in float64, by blocks of ``block`` rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> total_variance(np.array([[1.0, 10.0], [3.0, 10.0]]))
+    1.0
+    """
+    return float(column_variances(X, block=block).sum())
+
+
+def projection_error(X, Vt, *, block_elements=1 << 18):
+    """``‖X − X V Vᵀ‖_F²`` in float64, by row blocks (no cancellation).
+
+    Computed from the residual itself, not as ``‖X‖² − ‖XV‖²``: that
+    difference of two nearly equal numbers cannot resolve an error below
+    ``sqrt(eps)`` of the norm.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> projection_error(np.array([[3.0, 4.0]]), np.array([[1.0, 0.0]]))
+    16.0
+    """
+    V = np.asarray(Vt, dtype=np.float64).T
+    rows = max(1, block_elements // max(X.shape[1], 1))
+    total = 0.0
+    for start in range(0, X.shape[0], rows):
+        Xb = X[start : start + rows]
+        Xb = Xb.toarray() if sp.issparse(Xb) else Xb
+        Xb = np.asarray(Xb, dtype=np.float64)
+        residual = Xb - dot(dot(Xb, V), V, trans_b=True)
+        total += float(np.add.reduce(residual * residual, axis=None))
+    return total
+
+
+class Figures(NamedTuple):
+    """The figures of :func:`figures`, named as the fitted attributes."""
+
+    explained_variance: np.ndarray
+    explained_variance_ratio: np.ndarray
+    explained_energy_ratio: np.ndarray
+    reconstruction_error: float
+
+
+def figures(X, Z, s, Vt, *, total, scale=1.0):
+    """Variance, energy and error figures of the triplets of a training fit.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (m, n)
+        The data, times ``scale``.
+    Z : ndarray of shape (m, k)
+        Its coordinates ``X V_k = U_k Σ_k``.
+    s : ndarray of shape (k,)
+        Its top singular values.
+    Vt : ndarray of shape (k, n)
+        Its top right singular vectors.
+    total : float
+        ``‖X‖_F²``.
+    scale : float, default=1.0
+        The data were multiplied by it: the ratios are computed on the
+        scaled data (no overflow), the variances scaled back.
+
+    Returns
+    -------
+    Figures
+        Variance of each column of Z, that over the total variance of X,
+        ``σ_i² / ‖X‖_F²``, and ``‖X − X V Vᵀ‖_F / ‖X‖_F``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[3.0, 0.0], [0.0, 1.0]])
+    >>> f = figures(X, X[:, :1], np.array([3.0]), np.array([[1.0, 0.0]]), total=10.0)
+    >>> f.explained_energy_ratio, round(f.reconstruction_error**2, 12)
+    (array([0.9]), 0.1)
+    """
+    variance = column_variances(Z)
+    total_var = total_variance(X)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        explained_variance = variance / np.float64(scale) ** 2
+        ratio = variance / total_var
+        energy = np.asarray(s, dtype=np.float64) ** 2
+        energy_ratio = energy / total if total > 0 else energy * 0
+    kept = float(np.einsum("ij,ij->", Z, Z, dtype=np.float64))  # no temporary
+    lost = max(total - kept, 0.0)
+    if not lost > _CANCELLATION * total:
+        lost = projection_error(X, Vt)
+    error = float(np.sqrt(lost / total)) if total > 0 else 0.0
+    return Figures(explained_variance, ratio, energy_ratio, error)
