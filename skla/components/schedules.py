@@ -11,7 +11,7 @@ updates instead of samples (so that for ``batch_size=1`` they coincide):
 =============  =======================================================
 ``constant``   :math:`\eta_t = \eta_0`
 ``invscaling`` :math:`\eta_t = \eta_0 / t^{p}` (``p = power_t``)
-``optimal``    :math:`\eta_t = 1 / (\alpha (t + t_0))`, Bottou's heuristic
+``optimal``    :math:`\eta_t = 1 / (\alpha (t_0 + t - 1))`, Bottou's heuristic
 ``adaptive``   :math:`\eta_0`, divided by 5 at each plateau
 ``auto``       a step measured from the data (skla's default, see below)
 =============  =======================================================
@@ -124,7 +124,7 @@ class InvScaling(Component):
 
 @register("schedule", "optimal")
 class Optimal(Component):
-    r"""Bottou's schedule for strongly convex problems, :math:`1/(\alpha(t+t_0))`.
+    r"""Bottou's schedule for strongly convex problems, :math:`1/(\alpha(t_0+t-1))`.
 
     :math:`t_0` is chosen, as in scikit-learn, so that the first step is
     :math:`\alpha^{-1/4}`, the step that suits a weight vector of the typical
@@ -138,8 +138,8 @@ class Optimal(Component):
 
     Examples
     --------
-    >>> Optimal(alpha=1.0).rates(1, 2)  # t0 = 1: 1/2, 1/3
-    array([0.5       , 0.33333333])
+    >>> Optimal(alpha=1.0).rates(1, 2)  # t0 = 1: 1/1, 1/2
+    array([1. , 0.5])
     """
 
     def __init__(self, alpha=0.0001):
@@ -149,11 +149,12 @@ class Optimal(Component):
         if not self.alpha > 0:
             raise ValueError(
                 "learning_rate='optimal' needs alpha > 0: its step is "
-                f"1 / (alpha * (t + t0)); got alpha={self.alpha!r}."
+                f"1 / (alpha * (t0 + t - 1)); got alpha={self.alpha!r}."
             )
         typical_w = np.sqrt(1.0 / np.sqrt(self.alpha))
         t0 = 1.0 / (typical_w * self.alpha)
-        return 1.0 / (self.alpha * (_steps(t, n_steps) + t0))
+        # scikit-learn's 1 / (alpha (t0 + t - 1)): update 1 takes typw.
+        return 1.0 / (self.alpha * (_steps(t, n_steps) - 1.0 + t0))
 
 
 @register("schedule", "adaptive")

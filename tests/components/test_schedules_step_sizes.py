@@ -62,7 +62,7 @@ def test_optimal_follows_bottous_rule(alpha):
     """1/η_t = α (t + t₀) grows by α per update, with scikit-learn's t₀ =
     1 / (α · η_init): typw = sqrt(1/sqrt(α)) and, for the squared loss,
     η_init = typw / max(1, dloss(-typw, 1)) = typw, SGDRegressor's first step.
-    (Whether update 1 takes η_init is the xfail test below.)"""
+    (That update 1 takes η_init is the test below.)"""
     typw = np.sqrt(1.0 / np.sqrt(alpha))
     dloss = -typw - 1.0  # the squared loss's dloss(p, y) = p - y
     eta_init = typw / max(1.0, dloss)
@@ -76,15 +76,6 @@ def test_optimal_follows_bottous_rule(alpha):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Optimal is one update behind SGDRegressor: scikit-learn's k-th "
-    "step is 1/(α(t₀ + k - 1)), so its first is typw = α^(-1/4) (as Optimal's "
-    "docstring says), while Optimal.rates(1, 1) is 1/(α(1 + t₀)) -- e.g. 0.5 "
-    "against scikit-learn's 1.0 at α = 1 -- though the module says the "
-    "schedules coincide for batch_size=1",
-)
 @pytest.mark.parametrize("alpha", [1.0, 0.01])
 def test_optimal_first_step_is_sgdregressors(alpha):
     """The first step of 'optimal' is α^(-1/4), SGDRegressor's."""
