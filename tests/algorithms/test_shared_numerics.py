@@ -214,23 +214,13 @@ def float32_constant_columns(n=100000):
     return X
 
 
-_FLOAT32_SUMS = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="weighted_mean sums float32 X in float32, not float64 as documented: "
-    "with weights it casts them to X.dtype for X.T @ w, and for sparse X "
-    "scipy's mean(dtype=float64) still sums in float32 (relative error 7e-4 "
-    "on 1e5 rows of a constant column)",
-)
-
-
 @pytest.mark.parametrize(
     ("sparse", "weighted"),
     [
         (False, False),
-        pytest.param(True, False, marks=_FLOAT32_SUMS),
-        pytest.param(False, True, marks=_FLOAT32_SUMS),
-        pytest.param(True, True, marks=_FLOAT32_SUMS),
+        (True, False),
+        (False, True),
+        (True, True),
     ],
 )
 def test_weighted_mean_float32_accumulates_in_float64(sparse, weighted):
