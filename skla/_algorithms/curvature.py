@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import row_norms, safe_sparse_dot
 
-from .._data import batch_weights
+from .._data import batch_weights, is_rounding_noise
 from ._linalg import power_iteration
 
 __all__ = [
@@ -140,13 +140,17 @@ def stable_step(smoothness, gradient_bound, Yw, v, expected):
 
     A loss without a curvature bound has subgradients that do not shrink
     near the optimum; its step is the one that moves the predictions by
-    about the targets' spread.  So is a smooth loss whose gradient is
-    bounded (``gradient_bound``, Huber's ``epsilon``) below the targets'
-    spread: most residuals sit where it is linear.
+    about the targets' spread around their mean (1 when the targets are
+    constant up to rounding).  So is a smooth loss whose gradient is bounded
+    (``gradient_bound``, Huber's ``epsilon``) below the targets' spread:
+    most residuals sit where it is linear.
     """
-    spread = float(np.sqrt(v @ np.square(Yw - v @ Yw)).max())
+    centre = v @ Yw
+    variance = v @ np.square(Yw - centre)
+    spread = float(np.sqrt(variance).max())
     linear = not smoothness or (gradient_bound is not None and gradient_bound < spread)
     if not linear:
         return 1.0 / (smoothness * expected), True
-    spread = spread if spread > 0 else 1.0
+    if np.all(is_rounding_noise(variance, centre, Yw.dtype)):
+        spread = 1.0
     return spread / ((gradient_bound or 1.0) * expected), False

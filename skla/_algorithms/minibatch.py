@@ -262,7 +262,11 @@ class MiniBatchSGD:
             Zw, v, n_rows, self.batch_size, self.fit_intercept
         )
         step, smooth = stable_step(
-            smoothness, getattr(self.loss, "gradient_bound", None), Yw, v, expected
+            smoothness,
+            getattr(self.loss, "gradient_bound", None),
+            Yw,
+            v,
+            expected,
         )
         if not smooth:
             # A larger step than SAFE_FACTOR times this one only makes the

@@ -557,13 +557,6 @@ def test_stable_step_smooth_and_linear():
     assert stable_step(None, None, np.full((32, 1), 3.0), v32, 4.0) == (0.25, False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="stable_step tests spread > 0 exactly: constant targets leave a "
-    "rounding-noise spread (~1e-17 when the weights do not sum to one exactly), "
-    "so the 'spread of 1' fallback is skipped and the step is ~1e-17",
-)
 def test_stable_step_constant_targets_with_inexact_weights():
     """Constant targets with uniform weights 1/20 (whose sum rounds): the
     spread is 0, so the fallback spread of 1 gives step 1 / L_B."""

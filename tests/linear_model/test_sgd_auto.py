@@ -413,3 +413,31 @@ def test_only_auto_reads_all_rows_for_its_preconditioner(monkeypatch):
     rows_read.clear()
     SGDMiniBatchRegressor(**params).fit(X, y)
     assert max(rows_read) == len(y)
+
+
+def test_constant_targets_without_intercept_reach_the_lp_optimum():
+    """y ≡ 3, no intercept, epsilon-insensitive loss: the optimum (a linear
+    program) is far from 0.  Constant targets once left a rounding-noise
+    spread that sized the step at 1e-17, and the fit stayed at 0 silently."""
+    from scipy.optimize import linprog
+
+    X = np.random.default_rng(0).standard_normal((500, 3))
+    y = np.full(500, 3.0)
+    n, eps = len(y), 0.1
+
+    def objective(beta):
+        return np.maximum(np.abs(y - X @ beta) - eps, 0).mean()
+
+    # min mean(t) s.t. t >= |y - Xβ| - eps, t >= 0
+    A = np.block([[-X, -np.eye(n)], [X, -np.eye(n)]])
+    lp = linprog(
+        np.r_[np.zeros(3), np.ones(n) / n],
+        A_ub=A,
+        b_ub=np.r_[-(y - eps), y + eps],
+        bounds=[(None, None)] * 3 + [(0, None)] * n,
+    )
+    reg = SGDMiniBatchRegressor(
+        loss="epsilon_insensitive", epsilon=eps, fit_intercept=False, random_state=0
+    ).fit(X, y)
+    assert objective(np.zeros(3)) - lp.fun > 0.1  # 0 is far from optimal
+    assert objective(reg.coef_) <= lp.fun * (1 + 1e-3)
