@@ -37,6 +37,9 @@ __all__ = ["Result", "proximal_gradient"]
 
 # At most this many halvings of the step in one iteration's line search.
 _MAX_BACKTRACKS = 60
+# Changes of the objective below this fraction of its size are rounding
+# noise (the line search's tolerance too).
+_NOISE = 1e-12
 
 
 @dataclass
@@ -131,19 +134,20 @@ def _line_search(objective, prox, z, M_z, f_z, g_z, eta, backtrack):
         diff = x_new - z
         excess = objective.excess(diff, M_new - M_z, f_z, g_z, f_new)
         quadratic = 0.5 * np.sum(prox.per_step(diff, 1.0) * diff) / eta
-        if excess <= quadratic + 1e-12 * abs(f_z):
+        if excess <= quadratic + _NOISE * abs(f_z):
             break
         eta *= 0.5
     return x_new, M_new, f_new, eta
 
 
-def _extrapolate(x, M_x, F_x, x_new, M_new, F_new, z, t):
+def _extrapolate(x, M_x, F_limit, x_new, M_new, F_new, z, t):
     """FISTA's next extrapolated point ``z`` (and ``Mz``) and momentum ``t``.
 
-    The momentum restarts when it stops helping: the objective went up, or
-    the step points against the momentum (O'Donoghue & Candès, 2015).
+    The momentum restarts when it stops helping: the objective went up (above
+    ``F_limit``, the last value plus its rounding noise), or the step points
+    against the momentum (O'Donoghue & Candès, 2015).
     """
-    if F_new > F_x or np.sum((z - x_new) * (x_new - x)) > 0:
+    if F_new > F_limit or np.sum((z - x_new) * (x_new - x)) > 0:
         return x_new.copy(), M_new.copy(), 1.0
     t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
     momentum = (t - 1.0) / t_new
@@ -275,7 +279,9 @@ def proximal_gradient(
         if mapping <= tol * mapping0:
             x = x_new
             break
-        z, M_z, t_new = _extrapolate(x, M_x, F_x, x_new, M_new, F_new, z, t)
+        # An increase within rounding noise is no reason to restart.
+        noise = _NOISE * (abs(F_x) + objective.cancelled)
+        z, M_z, t_new = _extrapolate(x, M_x, F_x + noise, x_new, M_new, F_new, z, t)
         x, M_x, F_x, t = x_new, M_new, F_new, t_new
         f_z = objective.value(z, M_z)
         g_z = objective.gradient(z, M_z)

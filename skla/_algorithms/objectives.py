@@ -57,6 +57,12 @@ class QuadraticObjective:
         """``Hβ``: the linear part, carried along by the solver."""
         return self.H @ beta
 
+    @property
+    def cancelled(self):
+        """The size of the terms :meth:`value` cancels (``½c``): its rounding
+        noise is relative to this, not to the value."""
+        return 0.5 * abs(self.c)
+
     def value(self, beta, H_beta):
         quadratic = 0.5 * np.sum(beta * H_beta) - np.sum(beta * self.h)
         return float(quadratic + 0.5 * self.c)
@@ -111,6 +117,8 @@ class LossObjective:
         if self.fit_intercept:
             P += theta[self.n_penalized]
         return P
+
+    cancelled = 0.0  # the value is a mean of non-negative terms
 
     def value(self, theta, P):
         return self.loss.value(self.Y, P, self.weights)

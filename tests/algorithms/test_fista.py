@@ -390,14 +390,6 @@ def test_momentum_accelerates_on_an_ill_conditioned_quadratic():
     assert_allclose(result.coef, np.linalg.solve(H, h), rtol=1e-4)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the function-value restart (F_new > F_x) fires on rounding noise "
-    "once F changes by less than its last digit (F ≈ -1e4 here): momentum is "
-    "lost and FISTA crawls like plain gradient descent -- 21686 iterations for "
-    "tol=1e-8 where 757 reach 1e-6 (1098 without that test)",
-)
 def test_momentum_survives_to_tight_tolerances():
     """The same problem to tol=1e-8: still √κ-like, a few thousand iterations."""
     H = spd(6, seed=16, low=1e-4, high=1.0)
