@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg
 
-from .._data import centred_dot, centred_tdot, is_rounding_noise
+from .._data import centred_dot, centred_tdot, constant_columns
 from ._linalg import power_iteration, sum_of_squares
 
 __all__ = [
@@ -48,10 +48,17 @@ class QuadraticObjective:
     H: np.ndarray
     h: np.ndarray
     c: float
+    constant: np.ndarray | None = None  # columns constant up to rounding
     n_penalized: int = field(init=False)
 
     def __post_init__(self):
         self.n_penalized = len(self.H)
+
+    def constant_columns(self):
+        """The columns marked ``constant`` (none if not given)."""
+        if self.constant is None:
+            return np.zeros(self.n_penalized, dtype=bool)
+        return self.constant
 
     def forward(self, beta):
         """``Hβ``: the linear part, carried along by the solver."""
@@ -139,12 +146,9 @@ class LossObjective:
         return np.append(c, 1.0) if self.fit_intercept else c.copy()
 
     def constant_columns(self):
-        """Columns whose centred spread is only rounding noise (see
-        :func:`~skla._data.is_rounding_noise`): none without centring.
-        """
-        if self.X_offset is None:
-            return self.curvatures == 0
-        return is_rounding_noise(self.curvatures, self.X_offset, self.X.dtype)
+        """Columns that are constant up to rounding noise (see
+        :func:`~skla._data.constant_columns`)."""
+        return constant_columns(self.X, self.X_offset, self.curvatures)
 
     def lipschitz(self, scale):
         """Largest eigenvalue of the scaled ``AᵀVA`` (power iteration)."""
@@ -207,7 +211,9 @@ def regression_objective(problem, loss, *, fit_intercept, coef=None, intercept=N
     if _uses_gram(problem, loss):
         gram = problem.gram()
         c = sum_of_squares(problem.rhs()) / total
-        return QuadraticObjective(gram.G / total, gram.AtB / total, c), beta0
+        H = gram.G / total
+        constant = constant_columns(problem.X, problem.X_offset, np.diag(H))
+        return QuadraticObjective(H, gram.AtB / total, c, constant), beta0
     weights = problem.sample_weight
     weights = np.full(problem.shape[0], 1.0) if weights is None else weights
     objective = LossObjective(

@@ -8,6 +8,7 @@ nothing from them.
 from .moments import (
     batch_weights,
     column_moments,
+    constant_columns,
     is_rounding_noise,
     unit_weights,
     weighted_mean,
@@ -21,6 +22,7 @@ __all__ = [
     "centred_dot",
     "centred_tdot",
     "column_moments",
+    "constant_columns",
     "is_rounding_noise",
     "unit_weights",
     "weighted_mean",

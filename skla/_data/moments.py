@@ -11,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.sparsefuncs import mean_variance_axis
+from sklearn.utils.sparsefuncs import mean_variance_axis, min_max_axis
 
 __all__ = [
     "batch_weights",
     "column_moments",
+    "constant_columns",
     "is_rounding_noise",
     "unit_weights",
     "weighted_mean",
@@ -137,3 +138,47 @@ def is_rounding_noise(variance, mean, dtype):
     """
     resolution = 4 * np.finfo(dtype).eps * np.abs(mean)
     return np.asarray(variance) <= resolution**2
+
+
+def constant_columns(X, offset, variance):
+    """Columns of X that are constant up to rounding noise.
+
+    Without centring (``offset`` None), the all-zero columns (``variance``
+    0).  With centring, a column is constant when its values span at most
+    4 units in the last place of its mean (as :func:`is_rounding_noise`).
+    The centred ``variance`` cannot tell on its own: the mean itself is off
+    by up to ``n·eps`` of its size (summed row after row), and a constant
+    column centred by it keeps that error as a spread-free offset; sparse
+    variances are a raw sum minus a large centring term, off by up to
+    ``n·eps·offset²``.  So the columns whose variance is within that error
+    are checked on their range ``max - min``, which has no cancellation
+    (one strided read of each).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> X = np.array([[1.1, 0.0], [1.1, 2.0]])
+    >>> constant_columns(X, np.array([1.1, 1.0]), np.array([1e-30, 1.0]))
+    array([ True, False])
+    >>> constant_columns(sp.csr_matrix(X), np.array([1.1, 1.0]), np.array([1e-16, 1.0]))
+    array([ True, False])
+    """
+    variance = np.asarray(variance, dtype=np.float64)
+    if offset is None:
+        return variance == 0
+    eps = np.finfo(X.dtype).eps
+    resolution = 4 * eps * np.abs(offset)
+    # Within the error of a raw sum of n squares (n·eps of offset², which
+    # also covers the centred error (n·eps·offset)²): worth a look.
+    suspects = np.flatnonzero(variance <= 4 * X.shape[0] * eps * offset**2)
+    constant = np.zeros(len(variance), dtype=bool)
+    if suspects.size == 0:
+        return constant
+    columns = X[:, suspects]
+    if sp.issparse(columns):
+        low, high = min_max_axis(sp.csc_matrix(columns), axis=0)
+    else:
+        low, high = columns.min(axis=0), columns.max(axis=0)
+    spread = np.asarray(high, dtype=np.float64) - np.asarray(low, dtype=np.float64)
+    constant[suspects] = spread <= resolution[suspects]
+    return constant

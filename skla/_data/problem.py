@@ -294,10 +294,13 @@ class LstsqProblem:
         return Gram(G, AtB, float(np.finfo(np.float64).eps), 0.0)
 
     def _sparse_gram(self):
-        X = self.X
+        # In float64 whatever X's dtype (a copy of the non-zeros of float32
+        # X): float32 sums of 1e5 products lose 1e-4 of them, and the
+        # centring term cancels most of what is left.
+        X = self.X.astype(np.float64, copy=False)
         w = self.sample_weight
-        WX = X if w is None else sp.diags_array(w.astype(X.dtype)) @ X
-        G = (X.T @ WX).toarray().astype(np.float64)
+        WX = X if w is None else sp.diags_array(w.astype(np.float64)) @ X
+        G = (X.T @ WX).toarray()
         Yc = self.Y if self.Y_offset is None else self.Y - self.Y_offset
         WYc = Yc if w is None else Yc * w[:, None]
         AtB = np.asarray(X.T @ WYc, dtype=np.float64)
@@ -308,7 +311,7 @@ class LstsqProblem:
             G -= total * np.outer(mu, mu)
             AtB -= np.outer(mu, WYc.sum(axis=0))
             offset_scale = total * float(mu @ mu)
-        return Gram(G, AtB, float(np.finfo(X.dtype).eps), offset_scale)
+        return Gram(G, AtB, float(np.finfo(np.float64).eps), offset_scale)
 
     def operator(self) -> LinearOperator:
         """A as a :class:`scipy.sparse.linalg.LinearOperator` (float64)."""

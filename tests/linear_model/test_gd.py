@@ -302,3 +302,26 @@ def test_cold_start_evaluates_the_start_once(monkeypatch):
     reg = GDRegressor(loss="huber", learning_rate="constant", eta0=0.1, tol=1e-6)
     reg.fit(X, y)
     assert len(calls) == reg.n_iter_ + 1
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_a_constant_column_gets_a_zero_coefficient(dtype, sparse):
+    """A constant column carries nothing once centred: its coefficient is 0,
+    as PinvRegressor's minimum-norm answer.  The mean of 1e5 copies of 1.1,
+    summed row after row, is off by 1.7e-12, so the centred column was a
+    tiny offset that the preconditioner blew up (coefficients of 5e-5 dense,
+    8e-4 sparse), and float32 sparse Grams summed in float32."""
+    rng = np.random.default_rng(10)
+    n = 100_000
+    X = rng.standard_normal((n, 3))
+    X[rng.random((n, 3)) < 0.3] = 0.0
+    X[:, 1] = 1.1
+    y = X @ [1.0, 0.0, -2.0] + 0.1 * rng.standard_normal(n)
+    X, y = X.astype(dtype), y.astype(dtype)
+    X_fit = sp.csr_matrix(X) if sparse else X
+    reg = GDRegressor(tol=1e-10).fit(X_fit, y)
+    reference = PinvRegressor().fit(X, y)
+    assert reg.coef_[1] == 0.0
+    rtol = 1e-6 if dtype == np.float64 else 1e-4
+    assert_allclose(reg.coef_, reference.coef_, rtol=rtol, atol=1e-6)
