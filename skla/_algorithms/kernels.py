@@ -31,6 +31,7 @@ from itertools import repeat
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import get_blas_funcs
+from sklearn.utils.extmath import safe_sparse_dot
 
 from .._data import batch_weights, centred_dot, centred_tdot
 from .windows import batches
@@ -135,14 +136,20 @@ def generic_window(engine, Xw, Yw, ww, etas):
     for j, eta in enumerate(etas.tolist()):
         batch = slice(j * B, (j + 1) * B)
         Xb = Xw[batch]
-        P = centred_dot(Xb, coef, offset, dtype=coef.dtype)
+        if offset is None:  # the common case, without the helper's overhead
+            P = safe_sparse_dot(Xb, coef, dense_output=True)
+        else:
+            P = centred_dot(Xb, coef, offset, dtype=coef.dtype)
         if engine.fit_intercept:
             P += intercept
         predictions[batch] = P
         m = P.shape[0]
         v = batch_weights(None if ww is None else ww[batch], m)
         G = np.asarray(engine.loss.gradient(Yw[batch], P, v), dtype=coef.dtype)
-        coef -= eta * centred_tdot(Xb, G, offset, dtype=coef.dtype)
+        if offset is None:
+            coef -= eta * safe_sparse_dot(Xb.T, G, dense_output=True)
+        else:
+            coef -= eta * centred_tdot(Xb, G, offset, dtype=coef.dtype)
         if engine.penalty is not None:
             step = eta * engine.alpha
             if engine.standard is None:
