@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 
 from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
+from .._algorithms.statistics import RowStatistics
 from ..components.penalties import L2, rescaled
 from ..plugins import parameter_constraint, resolve
 from ._base import LinearRegressorMixin
@@ -97,11 +98,13 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         ``"gram"``: square roots of the Gram eigenvalues, accurate only to
         about ``sqrt(eps) * σ_max``).  None for ``"lsqr"``.
 
-    solver_ : object
-        The solver component used (a new instance or a clone of ``solver``).
+    solver_ : object or None
+        The solver component used (a new instance or a clone of ``solver``);
+        None after :meth:`partial_fit`, which solves from its statistics.
 
     solver_used_ : str
-        The method that produced the solution (``"auto"`` picks one).
+        The method that produced the solution (``"auto"`` picks one;
+        ``"qr (streamed)"`` after :meth:`partial_fit`).
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -179,6 +182,7 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         """
         X, Y, sample_weight, y_ndim = self._validate_fit_data(X, y, sample_weight)
         self.solver_ = resolve("lstsq_solver", self.solver, param="solver")
+        self.__dict__.pop("_statistics", None)  # partial_fit starts over
         # Data near 1e±160 are solved scaled by powers of two (exact).  A
         # fit that may centre X in place (copy_X=False) is not retried.
         errors = (np.linalg.LinAlgError, FloatingPointError) if self.copy_X else ()
@@ -187,6 +191,78 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
             return self._fit_scaled(X, Y, sample_weight, y_ndim, x_scale)
 
         return retry_at_full_scale(fit, X, power_of_two_scale(X), errors)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Add a chunk of rows: the fit is then exactly that of all rows seen.
+
+        The rows enter through mergeable statistics (their weighted means
+        and the R factor of the centred, weighted ``[X, y]``; see
+        :mod:`skla._algorithms.statistics`): after every call ``coef_``,
+        ``intercept_``, ``rank_`` and ``singular_values_`` are those of
+        :meth:`fit` with ``solver="qr"`` on all the rows so far, to
+        rounding, whatever ``solver`` says.  The state kept is
+        ``(n_features + n_targets)²`` numbers, however many rows pass; the
+        chunks are never stored.  A call to :meth:`fit` starts over.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of rows (CSR/CSC chunks are read in dense row blocks).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Its targets; the same number of targets in every chunk.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, as in :meth:`fit`.
+
+        Returns
+        -------
+        self : object
+            The estimator, fitted to every row seen.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skla import PinvRegressor
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((1000, 3))
+        >>> y = X @ [1.0, -2.0, 0.5] + 3.0 + rng.standard_normal(1000)
+        >>> streamed = PinvRegressor()
+        >>> for rows in np.array_split(np.arange(1000), 4):
+        ...     streamed = streamed.partial_fit(X[rows], y[rows])
+        >>> np.allclose(streamed.coef_, PinvRegressor().fit(X, y).coef_)
+        True
+        """
+        first = not hasattr(self, "_statistics")
+        X, Y, sample_weight, y_ndim = self._validate_fit_data(
+            X, y, sample_weight, reset=first
+        )
+        chunk = RowStatistics.of(X, Y, sample_weight, centre=self.fit_intercept)
+        if not first:
+            seen = self._statistics
+            if seen.centred != self.fit_intercept:
+                raise ValueError(
+                    f"fit_intercept={self.fit_intercept} differs from the earlier "
+                    "partial_fit calls; call fit, or partial_fit on a new "
+                    "estimator, to change it."
+                )
+            if Y.shape[1] != seen.n_targets:
+                raise ValueError(
+                    f"y has {Y.shape[1]} target(s) but the earlier chunks had "
+                    f"{seen.n_targets}."
+                )
+            chunk = seen.merge(chunk)
+        rtol = self.rtol
+        if rtol is None:
+            rtol = max(chunk.n_rows, chunk.n_features) * np.finfo(X.dtype).eps
+        coef, intercept, rank, s = chunk.solve(float(self.alpha), rtol)
+        coef = self._check_solution(coef, problem=None, expected=coef.shape)
+        self._set_coef(coef, None, y_ndim, intercept, dtype=X.dtype)
+        self.rank_ = rank
+        self.singular_values_ = s.astype(X.dtype)
+        self.solver_used_ = "qr (streamed)"
+        self.solver_ = None
+        self._statistics = chunk
+        return self
 
     def _fit_scaled(self, X, Y, sample_weight, y_ndim, x_scale):
         """Fit on ``cx·X`` and ``cy·Y`` and scale the answer back (exact).
@@ -224,9 +300,10 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         self.solver_used_ = result.solver
         return self
 
-    def _check_solution(self, coef, problem):
+    def _check_solution(self, coef, problem, expected=None):
         """Refuse a solution of the wrong shape or with non-finite values."""
-        expected = (problem.shape[1], problem.n_targets)
+        if expected is None:
+            expected = (problem.shape[1], problem.n_targets)
         coef = np.asarray(coef, dtype=np.float64)
         if coef.shape != expected:
             raise ValueError(
