@@ -29,9 +29,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.sparsefuncs import min_max_axis
 
 from .._data import LstsqProblem, weighted_mean
 from .lstsq import solve_from_svd, thin_svd
+from .objectives import QuadraticObjective
 from .qr import householder, tsqr
 
 __all__ = ["RowStatistics"]
@@ -55,6 +58,9 @@ class RowStatistics:
         The weighted mean of ``[x, y]``; None without centring.
     R : ndarray of shape (n_features + n_targets,) * 2
         Upper triangular, ``RᵀR`` the centred, weighted scatter matrix.
+    low, high : ndarray of shape (n_features,)
+        Each column's smallest and largest value (constant columns are
+        those whose range is rounding noise of their mean).
 
     Examples
     --------
@@ -75,6 +81,8 @@ class RowStatistics:
     weight: float
     mean: np.ndarray | None
     R: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
 
     @classmethod
     def of(cls, X, Y, sample_weight, *, centre):
@@ -98,7 +106,8 @@ class RowStatistics:
             problem.block(rows, out[:, :d], out[:, d:])
 
         R = tsqr(read, (n, d + k)) if n else np.zeros((d + k, d + k))
-        return cls(d, k, n, weight, mean, np.asarray(R))
+        low, high = _column_range(X)
+        return cls(d, k, n, weight, mean, np.asarray(R), low, high)
 
     @property
     def centred(self) -> bool:
@@ -126,7 +135,13 @@ class RowStatistics:
                 stack.append((root * delta)[None, :])
         R = householder(np.asfortranarray(np.vstack(stack)))[2]
         return replace(
-            self, n_rows=self.n_rows + other.n_rows, weight=weight, mean=mean, R=R
+            self,
+            n_rows=self.n_rows + other.n_rows,
+            weight=weight,
+            mean=mean,
+            R=R,
+            low=np.minimum(self.low, other.low),
+            high=np.maximum(self.high, other.high),
         )
 
     def solve(self, alpha, rtol):
@@ -148,3 +163,28 @@ class RowStatistics:
         if self.centred:
             intercept = self.mean[d:] - self.mean[:d] @ coef
         return coef, intercept, rank, s[: min(self.n_rows, d)]
+
+    def quadratic_objective(self, dtype):
+        """GDRegressor's squared-loss objective on these rows (see
+        :func:`~skla._algorithms.objectives.regression_objective`): the
+        Gram blocks are products of R's blocks, divided by the weight."""
+        d = self.n_features
+        R11, R12, R22 = self.R[:d, :d], self.R[:d, d:], self.R[d:, d:]
+        W = self.weight
+        c = (np.sum(R12**2) + np.sum(R22**2)) / W
+        constant = np.zeros(d, dtype=bool)
+        if self.centred:
+            resolution = 4 * np.finfo(dtype).eps * np.abs(self.mean[:d])
+            constant = self.high - self.low <= resolution
+        return QuadraticObjective(R11.T @ R11 / W, R11.T @ R12 / W, c, constant)
+
+
+def _column_range(X):
+    """Each column's minimum and maximum in float64 (implicit zeros count)."""
+    if X.shape[0] == 0:
+        return np.full(X.shape[1], np.inf), np.full(X.shape[1], -np.inf)
+    if sp.issparse(X):
+        low, high = min_max_axis(sp.csc_matrix(X), axis=0)
+    else:
+        low, high = X.min(axis=0), X.max(axis=0)
+    return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)

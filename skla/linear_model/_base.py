@@ -125,6 +125,23 @@ class LinearRegressorMixin(MultiOutputMixin, RegressorMixin):
             self.coef_ = coef
             self.intercept_ = intercept if self.fit_intercept else 0.0
 
+    def _merged_statistics(self, chunk):
+        """``partial_fit``: the statistics seen so far merged with the chunk's,
+        or a clear refusal (another ``fit_intercept`` or number of targets)."""
+        seen = self._statistics
+        if seen.centred != self.fit_intercept:
+            raise ValueError(
+                f"fit_intercept={self.fit_intercept} differs from the earlier "
+                "partial_fit calls; call fit, or partial_fit on a new "
+                "estimator, to change it."
+            )
+        if chunk.n_targets != seen.n_targets:
+            raise ValueError(
+                f"y has {chunk.n_targets} target(s) but the earlier chunks had "
+                f"{seen.n_targets}."
+            )
+        return seen.merge(chunk)
+
     def predict(self, X):
         """Predict with the linear model, ``X @ coef_.T + intercept_``.
 

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval
 from .._algorithms.fista import proximal_gradient
 from .._algorithms.objectives import coefficients, regression_objective
 from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
+from .._algorithms.statistics import RowStatistics
 from ..components.penalties import rescaled
 from ..exceptions import DivergenceError
 from ..plugins import parameter_constraint, resolve
@@ -196,6 +197,7 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
             Fitted estimator.
         """
         X, Y, sample_weight, y_ndim = self._validate_fit_data(X, y, sample_weight)
+        self.__dict__.pop("_statistics", None)  # partial_fit starts over
         self.loss_, self.penalty_ = self._resolve_loss_and_penalty()
         self.learning_rate_ = resolve(
             "step_size", self.learning_rate, param="learning_rate"
@@ -206,6 +208,104 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
             return self._fit_scaled(X, Y, sample_weight, y_ndim, x_scale)
 
         return retry_at_full_scale(fit, X, power_of_two_scale(X), errors)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Add a chunk of rows: the fit is then that of all rows seen.
+
+        For ``loss="squared_error"`` (any penalty) the objective depends on
+        the rows only through their weighted means and centred Gram matrix,
+        kept as the R factor of the centred, weighted ``[X, y]`` (see
+        :mod:`skla._algorithms.statistics`; O(d²) numbers however many rows
+        pass).  Each call folds the chunk in and runs the solver on those
+        statistics, warm-started from the previous coefficients, so the
+        result equals :meth:`fit` on all the rows to ``tol`` -- an exact
+        streaming Lasso or elastic net.  Other losses need the rows
+        themselves at every iteration: use
+        :meth:`SGDMiniBatchRegressor.partial_fit`.  A call to :meth:`fit`
+        starts over.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of rows.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Its targets; the same number in every chunk.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, as in :meth:`fit`.
+
+        Returns
+        -------
+        self : object
+            The estimator, fitted to every row seen.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skla import GDRegressor
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((1000, 3))
+        >>> y = X @ [1.0, 0.0, -2.0] + rng.standard_normal(1000)
+        >>> lasso = GDRegressor(penalty="l1", alpha=0.1, tol=1e-10)
+        >>> for rows in np.array_split(np.arange(1000), 4):
+        ...     lasso = lasso.partial_fit(X[rows], y[rows])
+        >>> full = GDRegressor(penalty="l1", alpha=0.1, tol=1e-10).fit(X, y)
+        >>> bool(np.allclose(lasso.coef_, full.coef_, atol=1e-8)), lasso.coef_[1]
+        (True, np.float64(0.0))
+        """
+        first = not hasattr(self, "_statistics")
+        loss, penalty = self._resolve_loss_and_penalty()
+        if not getattr(loss, "quadratic", False):
+            raise ValueError(
+                "GDRegressor.partial_fit needs loss='squared_error', whose "
+                "objective small statistics of the rows determine; got "
+                f"loss={self.loss!r}. For other losses, stream the rows through "
+                "SGDMiniBatchRegressor.partial_fit."
+            )
+        X, Y, sample_weight, y_ndim = self._validate_fit_data(
+            X, y, sample_weight, reset=first
+        )
+        statistics = RowStatistics.of(X, Y, sample_weight, centre=self.fit_intercept)
+        coef = None
+        if not first:
+            statistics = self._merged_statistics(statistics)
+            coef = self._coef_matrix(self.coef_, X.shape[1], Y.shape[1])
+        self.loss_, self.penalty_ = loss, penalty
+        self.learning_rate_ = resolve(
+            "step_size", self.learning_rate, param="learning_rate"
+        )
+        objective = statistics.quadratic_objective(X.dtype)
+        result = self._solve(objective, penalty, float(self.alpha), coef, Y.shape[1])
+        intercept = None
+        if statistics.centred:
+            d = X.shape[1]
+            intercept = statistics.mean[d:] - statistics.mean[:d] @ result.coef
+        self._set_coef(result.coef, None, y_ndim, intercept, dtype=X.dtype)
+        self._statistics = statistics
+        return self
+
+    def _solve(self, objective, penalty, alpha, theta0, n_targets):
+        """Run the solver on ``objective`` from ``theta0`` (zeros if None);
+        record ``n_iter_``, ``loss_curve_`` and ``step_size_``."""
+        if theta0 is None:
+            theta0 = np.zeros((objective.n_penalized, n_targets))
+        result = proximal_gradient(
+            objective,
+            penalty,
+            alpha,
+            self.learning_rate_,
+            smoothness=getattr(self.loss_, "smoothness", None),
+            eta0=float(self.eta0),
+            theta0=theta0,
+            max_iter=self.max_iter,
+            tol=float(self.tol),
+            verbose=self.verbose,
+            step_name=str(self.learning_rate),
+        )
+        self.n_iter_ = result.n_iter
+        self.loss_curve_ = result.loss_curve
+        self.step_size_ = result.step
+        return result
 
     def _fit_scaled(self, X, Y, sample_weight, y_ndim, x_scale):
         """Fit on ``cx·X`` (exact: the predictions are unchanged, β = cx·β').
@@ -229,23 +329,8 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
             coef=coef,
             intercept=intercept,
         )
-        result = proximal_gradient(
-            objective,
-            penalty,
-            alpha,
-            self.learning_rate_,
-            smoothness=getattr(self.loss_, "smoothness", None),
-            eta0=float(self.eta0),
-            theta0=theta0,
-            max_iter=self.max_iter,
-            tol=float(self.tol),
-            verbose=self.verbose,
-            step_name=str(self.learning_rate),
-        )
+        result = self._solve(objective, penalty, alpha, theta0, problem.n_targets)
         beta, intercept = coefficients(result.coef, problem, objective)
         with np.errstate(over="ignore", under="ignore"):
             self._set_coef(beta * cx, problem, y_ndim, intercept)
-        self.n_iter_ = result.n_iter
-        self.loss_curve_ = result.loss_curve
-        self.step_size_ = result.step
         return self

@@ -238,19 +238,7 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         )
         chunk = RowStatistics.of(X, Y, sample_weight, centre=self.fit_intercept)
         if not first:
-            seen = self._statistics
-            if seen.centred != self.fit_intercept:
-                raise ValueError(
-                    f"fit_intercept={self.fit_intercept} differs from the earlier "
-                    "partial_fit calls; call fit, or partial_fit on a new "
-                    "estimator, to change it."
-                )
-            if Y.shape[1] != seen.n_targets:
-                raise ValueError(
-                    f"y has {Y.shape[1]} target(s) but the earlier chunks had "
-                    f"{seen.n_targets}."
-                )
-            chunk = seen.merge(chunk)
+            chunk = self._merged_statistics(chunk)
         rtol = self.rtol
         if rtol is None:
             rtol = max(chunk.n_rows, chunk.n_features) * np.finfo(X.dtype).eps
