@@ -178,6 +178,31 @@ class RowStatistics:
             constant = self.high - self.low <= resolution
         return QuadraticObjective(R11.T @ R11 / W, R11.T @ R12 / W, c, constant)
 
+    def right_svd(self):
+        """The SVD of the rows X themselves (uncentred): ``X = U Σ Vᵀ``.
+
+        From the R factor of X, uncentred exactly as ``qr([R; √W μᵀ])``
+        when the statistics are centred.  Returns the singular values
+        (``min(n_rows, n_features)`` of them, decreasing), ``Vᵀ`` and the
+        left vectors of R (for :func:`~sklearn.utils.extmath.svd_flip`).
+        """
+        d = self.n_features
+        R = self.R[:d, :d]
+        if self.centred:
+            mean_row = np.sqrt(self.weight) * self.mean[None, :d]
+            R = householder(np.asfortranarray(np.vstack([R, mean_row])))[2]
+        U, s, Vt = thin_svd(R)
+        k = min(self.n_rows, d)
+        return U[:, :k], s[:k], Vt[:k]
+
+    def svd_figures(self, Vt):
+        """Variance of the coordinates ``X vⱼ`` and the total variance of X
+        (population variances, as ``np.var``), from the centred R factor."""
+        d = self.n_features
+        Rc = self.R[:d, :d]
+        variance = np.sum((Rc @ Vt.T) ** 2, axis=0) / self.weight
+        return variance, float(np.sum(Rc**2)) / self.weight
+
 
 def _column_range(X):
     """Each column's minimum and maximum in float64 (implicit zeros count)."""

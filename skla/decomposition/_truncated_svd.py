@@ -18,7 +18,8 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._algorithms._linalg import sum_of_squares
 from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
-from .._algorithms.svd import grow_to_energy
+from .._algorithms.statistics import RowStatistics
+from .._algorithms.svd import energy_rank, grow_to_energy
 from .._algorithms.svd_figures import figures
 from .._algorithms.svd_figures import (  # noqa: F401 (tests import it from here)
     total_variance as _total_variance,
@@ -97,8 +98,9 @@ class TruncatedSVDCompressor(
         :math:`\|X - X V_k V_k^\top\|_F / \|X\|_F` on the training data.
     compression_ratio_ : float
         :math:`mn / (k(m + n + 1))` for the training matrix.
-    algorithm_ : object
-        The resolved SVD solver.
+    algorithm_ : object or None
+        The resolved SVD solver; None after :meth:`partial_fit`, which takes
+        the exact SVD of its statistics.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
@@ -190,6 +192,7 @@ class TruncatedSVDCompressor(
         X = validate_data(
             self, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32)
         )
+        self.__dict__.pop("_statistics", None)  # partial_fit starts over
         solver = resolve(
             "svd_solver",
             self.algorithm,
@@ -253,6 +256,91 @@ class TruncatedSVDCompressor(
         return grow_to_energy(
             lambda k: solver.svd(X, k, random_state=self.random_state), X, fraction
         )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Add a chunk of rows: the fit is then the exact one of all rows seen.
+
+        The rows enter through their mean and the R factor of the centred
+        rows (see :mod:`skla._algorithms.statistics`); after every call the
+        singular values, ``components_`` and every figure are those of the
+        exact SVD of all the rows so far -- ``fit(..., algorithm="full")`` to
+        rounding -- whatever ``algorithm`` says.  The state is
+        ``n_features²`` numbers, so this suits up to a few thousand
+        features (8 MB at 1000, 800 MB at 10000); beyond, fit a randomized
+        SVD on the data instead.  Rows are never stored, and :meth:`fit`
+        starts over.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of rows (CSR/CSC chunks are read in dense row blocks).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : TruncatedSVDCompressor
+            The transformer, fitted to every row seen.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skla import TruncatedSVDCompressor
+        >>> X = np.random.default_rng(0).standard_normal((1000, 20))
+        >>> svd = TruncatedSVDCompressor(3)
+        >>> for rows in np.array_split(np.arange(1000), 4):
+        ...     svd = svd.partial_fit(X[rows])
+        >>> s = np.linalg.svd(X, compute_uv=False)[:3]
+        >>> bool(np.allclose(svd.singular_values_, s))
+        True
+        """
+        first = not hasattr(self, "_statistics")
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=(np.float64, np.float32),
+            reset=first,
+        )
+        no_targets = np.empty((X.shape[0], 0), dtype=X.dtype)
+        statistics = RowStatistics.of(X, no_targets, None, centre=True)
+        if not first:
+            statistics = self._statistics.merge(statistics)
+        U, s, Vt = statistics.right_svd()
+        total = float(np.sum(s**2))
+        k = self._streamed_rank(s, total, statistics.n_rows)
+        _, Vt = svd_flip(U[:, :k], Vt[:k], u_based_decision=False)
+        variance, total_variance = statistics.svd_figures(Vt)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.explained_variance_ratio_ = variance / total_variance
+            self.explained_energy_ratio_ = (
+                s[:k] ** 2 / total if total > 0 else s[:k] * 0
+            )
+            lost = float(np.sum(s[k:] ** 2))
+            self.reconstruction_error_ = float(np.sqrt(lost / total)) if total else 0.0
+        self.components_ = np.asarray(Vt, dtype=X.dtype)
+        self.n_components_ = k
+        self.singular_values_ = np.asarray(s[:k], dtype=X.dtype)
+        self.explained_variance_ = variance
+        m, n = statistics.n_rows, X.shape[1]
+        self.compression_ratio_ = m * n / (k * (m + n + 1))
+        self.algorithm_ = None
+        self._statistics = statistics
+        return self
+
+    def _streamed_rank(self, s, total, n_rows):
+        """The rank ``n_components`` asks for, from all singular values."""
+        if isinstance(self.n_components, Integral):
+            k = int(self.n_components)
+            if k > len(s):
+                raise ValueError(
+                    f"n_components={k} must be at most min(n_samples, n_features)"
+                    f" = {len(s)} (n_samples={n_rows} rows seen so far, "
+                    f"n_features={self.n_features_in_})."
+                )
+            return k
+        return max(1, energy_rank(s, float(self.n_components) * total)[0])
 
     def transform(self, X):
         """Project X onto the right singular vectors, ``Z = X V_k``.
