@@ -58,9 +58,10 @@ class RowStatistics:
         The weighted mean of ``[x, y]``; None without centring.
     R : ndarray of shape (n_features + n_targets,) * 2
         Upper triangular, ``RᵀR`` the centred, weighted scatter matrix.
-    low, high : ndarray of shape (n_features,)
-        Each column's smallest and largest value (constant columns are
-        those whose range is rounding noise of their mean).
+    low, high : ndarray of shape (n_features,) or None
+        Each column's smallest and largest value, kept with ``ranges=True``
+        (constant columns are those whose range is rounding noise of their
+        mean; a pass over each chunk, so only for those who need it).
 
     Examples
     --------
@@ -81,15 +82,16 @@ class RowStatistics:
     weight: float
     mean: np.ndarray | None
     R: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
 
     @classmethod
-    def of(cls, X, Y, sample_weight, *, centre):
+    def of(cls, X, Y, sample_weight, *, centre, ranges=False):
         """The statistics of one chunk (dense or sparse X, float32 or 64).
 
         The chunk is centred by its own weighted mean block by block (no
         cancellation, no copy of X beyond one block) and factored by TSQR.
+        ``ranges`` also keeps each column's range.
         """
         n, d = X.shape
         k = Y.shape[1]
@@ -106,7 +108,7 @@ class RowStatistics:
             problem.block(rows, out[:, :d], out[:, d:])
 
         R = tsqr(read, (n, d + k)) if n else np.zeros((d + k, d + k))
-        low, high = _column_range(X)
+        low, high = _column_range(X) if ranges else (None, None)
         return cls(d, k, n, weight, mean, np.asarray(R), low, high)
 
     @property
@@ -140,8 +142,8 @@ class RowStatistics:
             weight=weight,
             mean=mean,
             R=R,
-            low=np.minimum(self.low, other.low),
-            high=np.maximum(self.high, other.high),
+            low=None if self.low is None else np.minimum(self.low, other.low),
+            high=None if self.high is None else np.maximum(self.high, other.high),
         )
 
     def solve(self, alpha, rtol):
@@ -173,7 +175,7 @@ class RowStatistics:
         W = self.weight
         c = (np.sum(R12**2) + np.sum(R22**2)) / W
         constant = np.zeros(d, dtype=bool)
-        if self.centred:
+        if self.centred and self.low is not None:
             resolution = 4 * np.finfo(dtype).eps * np.abs(self.mean[:d])
             constant = self.high - self.low <= resolution
         return QuadraticObjective(R11.T @ R11 / W, R11.T @ R12 / W, c, constant)

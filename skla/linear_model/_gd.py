@@ -265,7 +265,9 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         X, Y, sample_weight, y_ndim = self._validate_fit_data(
             X, y, sample_weight, reset=first
         )
-        statistics = RowStatistics.of(X, Y, sample_weight, centre=self.fit_intercept)
+        statistics = RowStatistics.of(
+            X, Y, sample_weight, centre=self.fit_intercept, ranges=True
+        )
         coef = None
         if not first:
             statistics = self._merged_statistics(statistics)
