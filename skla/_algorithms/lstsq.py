@@ -20,7 +20,7 @@ import scipy.linalg
 from scipy.sparse.linalg import lsqr
 from sklearn.exceptions import ConvergenceWarning
 
-from .qr import apply_q, householder, tsqr
+from .qr import apply_q, augmented_r, householder
 
 __all__ = [
     "GramFactorisation",
@@ -144,10 +144,7 @@ def qr_solve(problem, alpha, rtol, block_rows=None):
     if n < d:
         return _qr_solve_wide(problem, alpha, rtol)
 
-    def read(rows, out):
-        problem.block(rows, out[:, :d], out[:, d:])
-
-    R = tsqr(read, (n, d + problem.n_targets), block_rows=block_rows)
+    R = augmented_r(problem, block_rows)
     U, s, Vt = thin_svd(R[:d, :d])
     return solve_from_svd(s, Vt.T, U.T @ R[:d, d:], alpha, rtol)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-__all__ = ["apply_q", "householder", "tsqr"]
+__all__ = ["apply_q", "augmented_r", "householder", "tsqr"]
 
 # Blocks of this many numbers (16 MiB), taller than R, keep LAPACK at full
 # speed; callers that promise less memory pass fewer.
@@ -141,3 +141,27 @@ def tsqr(read, shape, *, block_rows=None, block_elements=_BLOCK_ELEMENTS):
         else:
             R = tpqrt(0, min(32, n), R, block, overwrite_a=True, overwrite_b=True)[0]
     return R
+
+
+def augmented_r(problem, block_rows=None):
+    """R of ``[A | B]`` for a :class:`~skla._data.LstsqProblem`, by TSQR.
+
+    Its top-left block is the R of A and its top-right block ``QᵀB``: what
+    the ``"qr"`` solver solves from, and what
+    :class:`~skla._algorithms.statistics.RowStatistics` keeps of a chunk.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skla._data import LstsqProblem
+    >>> X, Y = np.array([[3.0], [4.0]]), np.array([[1.0], [2.0]])
+    >>> R = augmented_r(LstsqProblem(X, Y, None, None, None))
+    >>> float(abs(R[0, 0]))  # ‖X‖
+    5.0
+    """
+    n, d = problem.shape
+
+    def read(rows, out):
+        problem.block(rows, out[:, :d], out[:, d:])
+
+    return tsqr(read, (n, d + problem.n_targets), block_rows=block_rows)

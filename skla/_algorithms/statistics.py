@@ -35,7 +35,7 @@ from sklearn.utils.sparsefuncs import min_max_axis
 from .._data import LstsqProblem, weighted_mean
 from .lstsq import solve_from_svd, thin_svd
 from .objectives import QuadraticObjective
-from .qr import householder, tsqr
+from .qr import augmented_r, householder
 
 __all__ = ["RowStatistics"]
 
@@ -103,11 +103,7 @@ class RowStatistics:
             )
         offsets = (None, None) if mean is None else (mean[:d], mean[d:])
         problem = LstsqProblem(X, Y, sample_weight, *offsets)
-
-        def read(rows, out):
-            problem.block(rows, out[:, :d], out[:, d:])
-
-        R = tsqr(read, (n, d + k)) if n else np.zeros((d + k, d + k))
+        R = augmented_r(problem) if n else np.zeros((d + k, d + k))
         low, high = _column_range(X) if ranges else (None, None)
         return cls(d, k, n, weight, mean, np.asarray(R), low, high)
 
