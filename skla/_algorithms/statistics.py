@@ -56,8 +56,13 @@ class RowStatistics:
         Their total weight.
     mean : ndarray of shape (n_features + n_targets,) or None
         The weighted mean of ``[x, y]``; None without centring.
-    R : ndarray of shape (n_features + n_targets,) * 2
+    R : ndarray of shape (n_features + n_targets,) * 2, or None
         Upper triangular, ``RᵀR`` the centred, weighted scatter matrix.
+    S : ndarray of shape (n_features + n_targets,) * 2, or None
+        That scatter matrix itself, kept instead of R with ``gram=True``:
+        four times cheaper to form, but it squares the condition number
+        (fine for an iterative solver on the Gram matrix, as GDRegressor's
+        fit uses; not for the pseudo-inverse of an ill-conditioned X).
     low, high : ndarray of shape (n_features,) or None
         Each column's smallest and largest value, kept with ``ranges=True``
         (constant columns are those whose range is rounding noise of their
@@ -81,17 +86,19 @@ class RowStatistics:
     n_rows: int
     weight: float
     mean: np.ndarray | None
-    R: np.ndarray
+    R: np.ndarray | None
     low: np.ndarray | None = None
     high: np.ndarray | None = None
+    S: np.ndarray | None = None
 
     @classmethod
-    def of(cls, X, Y, sample_weight, *, centre, ranges=False):
+    def of(cls, X, Y, sample_weight, *, centre, ranges=False, gram=False):
         """The statistics of one chunk (dense or sparse X, float32 or 64).
 
         The chunk is centred by its own weighted mean block by block (no
         cancellation, no copy of X beyond one block) and factored by TSQR.
-        ``ranges`` also keeps each column's range.
+        ``ranges`` also keeps each column's range; ``gram`` keeps the
+        scatter matrix (by row blocks, as fit's Gram) instead of R.
         """
         n, d = X.shape
         k = Y.shape[1]
@@ -103,8 +110,10 @@ class RowStatistics:
             )
         offsets = (None, None) if mean is None else (mean[:d], mean[d:])
         problem = LstsqProblem(X, Y, sample_weight, *offsets)
-        R = augmented_r(problem) if n else np.zeros((d + k, d + k))
         low, high = _column_range(X) if ranges else (None, None)
+        if gram:
+            return cls(d, k, n, weight, mean, None, low, high, _scatter(problem))
+        R = augmented_r(problem) if n else np.zeros((d + k, d + k))
         return cls(d, k, n, weight, mean, np.asarray(R), low, high)
 
     @property
@@ -120,8 +129,11 @@ class RowStatistics:
                 f"features and {other.n_targets} targets into those of rows "
                 f"with {self.n_features} features and {self.n_targets} targets."
             )
+        if (self.R is None) != (other.R is None):
+            raise ValueError("Cannot merge R-factor and scatter-matrix statistics.")
         weight = self.weight + other.weight
         stack = [self.R, other.R]
+        S = None if self.S is None else self.S + other.S
         mean = None
         if self.centred:
             mean = self.mean
@@ -131,16 +143,25 @@ class RowStatistics:
                 # The scatter of the two means about the merged one.
                 root = np.sqrt(self.weight * other.weight / weight)
                 stack.append((root * delta)[None, :])
-        R = householder(np.asfortranarray(np.vstack(stack)))[2]
+                if S is not None:
+                    S = S + np.outer(root * delta, root * delta)
+        R = None
+        if self.R is not None:
+            R = householder(np.asfortranarray(np.vstack(stack)))[2]
         return replace(
             self,
             n_rows=self.n_rows + other.n_rows,
             weight=weight,
             mean=mean,
             R=R,
+            S=S,
             low=None if self.low is None else np.minimum(self.low, other.low),
             high=None if self.high is None else np.maximum(self.high, other.high),
         )
+
+    def scatter(self):
+        """``Σ wᵢ (zᵢ - μ)(zᵢ - μ)ᵀ``, the centred, weighted scatter of [X, Y]."""
+        return self.S if self.S is not None else self.R.T @ self.R
 
     def solve(self, alpha, rtol):
         """The minimum-norm (ridge) least-squares fit of Y on X, centred.
@@ -165,16 +186,15 @@ class RowStatistics:
     def quadratic_objective(self, dtype):
         """GDRegressor's squared-loss objective on these rows (see
         :func:`~skla._algorithms.objectives.regression_objective`): the
-        Gram blocks are products of R's blocks, divided by the weight."""
+        blocks of the scatter matrix, divided by the weight."""
         d = self.n_features
-        R11, R12, R22 = self.R[:d, :d], self.R[:d, d:], self.R[d:, d:]
-        W = self.weight
-        c = (np.sum(R12**2) + np.sum(R22**2)) / W
+        S, W = self.scatter(), self.weight
+        c = float(np.trace(S[d:, d:])) / W
         constant = np.zeros(d, dtype=bool)
         if self.centred and self.low is not None:
             resolution = 4 * np.finfo(dtype).eps * np.abs(self.mean[:d])
             constant = self.high - self.low <= resolution
-        return QuadraticObjective(R11.T @ R11 / W, R11.T @ R12 / W, c, constant)
+        return QuadraticObjective(S[:d, :d] / W, S[:d, d:] / W, c, constant)
 
     def right_svd(self):
         """The SVD of the rows X themselves (uncentred): ``X = U Σ Vᵀ``.
@@ -200,6 +220,17 @@ class RowStatistics:
         Rc = self.R[:d, :d]
         variance = np.sum((Rc @ Vt.T) ** 2, axis=0) / self.weight
         return variance, float(np.sum(Rc**2)) / self.weight
+
+
+def _scatter(problem):
+    """The scatter matrix of the centred, weighted ``[A | B]`` by row blocks."""
+    d, k = problem.shape[1], problem.n_targets
+    S = np.empty((d + k, d + k))
+    gram = problem.gram()
+    B = problem.rhs()
+    S[:d, :d], S[:d, d:], S[d:, d:] = gram.G, gram.AtB, B.T @ B
+    S[d:, :d] = gram.AtB.T
+    return S
 
 
 def _column_range(X):

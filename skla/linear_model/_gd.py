@@ -265,8 +265,9 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         X, Y, sample_weight, y_ndim = self._validate_fit_data(
             X, y, sample_weight, reset=first
         )
+        # The scatter matrix, as fit's Gram objective (R would cost 4×).
         statistics = RowStatistics.of(
-            X, Y, sample_weight, centre=self.fit_intercept, ranges=True
+            X, Y, sample_weight, centre=self.fit_intercept, ranges=True, gram=True
         )
         coef = None
         if not first:
