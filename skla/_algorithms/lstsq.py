@@ -198,12 +198,17 @@ class GramFactorisation:
         """Form ``AᵀA`` and ``AᵀB`` (``block_rows`` rows at a time) and
         eigendecompose ``AᵀA``."""
         gram = problem.gram(block_rows)
+        return cls.of_scatter(gram.G, gram.AtB, gram.offset_scale, gram.eps)
+
+    @classmethod
+    def of_scatter(cls, G, AtB, offset_scale=0.0, eps=None):
+        """From ``AᵀA`` and ``AᵀB`` formed elsewhere (e.g. merged from chunks)
+        in arithmetic of unit roundoff ``eps`` (float64's if None)."""
+        eps = np.finfo(np.float64).eps if eps is None else eps
         # Eigenvalues alone (no vectors) are cheap and tell the conditioning.
-        lam = scipy.linalg.eigh(
-            gram.G, eigvals_only=True, driver="evd", check_finite=False
-        )
-        noise = gram.eps * (max(lam[-1], 0.0) + gram.offset_scale)
-        return cls(gram.G, gram.AtB, lam, noise)
+        lam = scipy.linalg.eigh(G, eigvals_only=True, driver="evd", check_finite=False)
+        noise = eps * (max(lam[-1], 0.0) + offset_scale)
+        return cls(G, AtB, lam, noise)
 
     def _reference_eigenvalue(self, alpha, rtol):
         lam = self.eigenvalues

@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from sklearn.utils.sparsefuncs import min_max_axis
 
 from .._data import LstsqProblem, weighted_mean
-from .lstsq import solve_from_svd, thin_svd
+from .lstsq import GramFactorisation, solve_from_svd, thin_svd
 from .objectives import QuadraticObjective
 from .qr import augmented_r, householder
 
@@ -90,6 +90,7 @@ class RowStatistics:
     low: np.ndarray | None = None
     high: np.ndarray | None = None
     S: np.ndarray | None = None
+    offset_scale: float = 0.0  # the largest terms the scatter's centring cancelled
 
     @classmethod
     def of(cls, X, Y, sample_weight, *, centre, ranges=False, gram=False):
@@ -112,7 +113,8 @@ class RowStatistics:
         problem = LstsqProblem(X, Y, sample_weight, *offsets)
         low, high = _column_range(X) if ranges else (None, None)
         if gram:
-            return cls(d, k, n, weight, mean, None, low, high, _scatter(problem))
+            S, offset_scale = _scatter(problem)
+            return cls(d, k, n, weight, mean, None, low, high, S, offset_scale)
         R = augmented_r(problem) if n else np.zeros((d + k, d + k))
         return cls(d, k, n, weight, mean, np.asarray(R), low, high)
 
@@ -134,6 +136,7 @@ class RowStatistics:
         weight = self.weight + other.weight
         stack = [self.R, other.R]
         S = None if self.S is None else self.S + other.S
+        offset_scale = self.offset_scale + other.offset_scale
         mean = None
         if self.centred:
             mean = self.mean
@@ -145,6 +148,9 @@ class RowStatistics:
                 stack.append((root * delta)[None, :])
                 if S is not None:
                     S = S + np.outer(root * delta, root * delta)
+                    offset_scale += float(
+                        np.sum((root * delta[: self.n_features]) ** 2)
+                    )
         R = None
         if self.R is not None:
             R = householder(np.asfortranarray(np.vstack(stack)))[2]
@@ -155,6 +161,7 @@ class RowStatistics:
             mean=mean,
             R=R,
             S=S,
+            offset_scale=offset_scale,
             low=None if self.low is None else np.minimum(self.low, other.low),
             high=None if self.high is None else np.maximum(self.high, other.high),
         )
@@ -174,14 +181,28 @@ class RowStatistics:
         rank : int
         singular_values : ndarray of shape (min(n_rows, n_features),)
             Those of the centred, weighted X, decreasing.
+        error : float
+            The estimated relative error of ``coef``: ``eps · cond`` from R
+            (QR's backward stability), the Gram estimate from S
+            (:meth:`~skla._algorithms.lstsq.GramFactorisation.relative_error`).
         """
         d = self.n_features
-        U, s, Vt = thin_svd(self.R[:d, :d])
-        coef, rank, s = solve_from_svd(s, Vt.T, U.T @ self.R[:d, d:], alpha, rtol)
+        if self.R is not None:
+            U, s, Vt = thin_svd(self.R[:d, :d])
+            UtB = U.T @ self.R[:d, d:]
+            coef, rank, s = solve_from_svd(s, Vt.T, UtB, alpha, rtol)
+            kept = s[:rank]
+            error = np.finfo(np.float64).eps * (kept[0] / kept[-1] if rank else 1.0)
+        else:
+            gram = GramFactorisation.of_scatter(
+                self.S[:d, :d], self.S[:d, d:], self.offset_scale
+            )
+            coef, rank, s = gram.solve(alpha, rtol)
+            error = gram.relative_error(alpha, rtol)
         intercept = None
         if self.centred:
             intercept = self.mean[d:] - self.mean[:d] @ coef
-        return coef, intercept, rank, s[: min(self.n_rows, d)]
+        return coef, intercept, rank, s[: min(self.n_rows, d)], error
 
     def quadratic_objective(self, dtype):
         """GDRegressor's squared-loss objective on these rows (see
@@ -223,14 +244,15 @@ class RowStatistics:
 
 
 def _scatter(problem):
-    """The scatter matrix of the centred, weighted ``[A | B]`` by row blocks."""
+    """The scatter matrix of the centred, weighted ``[A | B]`` by row blocks,
+    and the size of the terms its centring cancelled (sparse X)."""
     d, k = problem.shape[1], problem.n_targets
     S = np.empty((d + k, d + k))
     gram = problem.gram()
     B = problem.rhs()
     S[:d, :d], S[:d, d:], S[d:, d:] = gram.G, gram.AtB, B.T @ B
     S[d:, :d] = gram.AtB.T
-    return S
+    return S, gram.offset_scale
 
 
 def _column_range(X):

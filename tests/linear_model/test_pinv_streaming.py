@@ -184,3 +184,23 @@ def test_statistics_merge_in_any_order():
     scatter = (Z - mean).T @ ((Z - mean) * w[:, None])
     assert_allclose(sequence.R.T @ sequence.R, scatter, rtol=1e-11, atol=1e-9)
     assert sequence.weight == pytest.approx(w.sum(), rel=1e-14)
+
+
+def test_solver_gram_streams_the_scatter_matrix():
+    """solver="gram" keeps the scatter matrix instead of R: it equals
+    fit(solver="gram") and warns, as that does, when conditioning costs
+    accuracy."""
+    from skla.components.lstsq import GramAccuracyWarning
+
+    X, y, _ = make_spectral_regression(
+        3000, 15, cond=10.0, noise=1.0, offset=20.0, random_state=11
+    )
+    streamed = stream(PinvRegressor(solver="gram"), X, y, 6)
+    full = PinvRegressor(solver="gram").fit(X, y)
+    assert streamed.solver_used_ == "gram (streamed)"
+    assert streamed._statistics.R is None
+    assert relative(streamed.coef_, full.coef_) < 1e-10
+    assert_allclose(streamed.intercept_, full.intercept_, rtol=1e-10)
+    X, y, _ = make_spectral_regression(3000, 15, cond=1e6, noise=0.1, random_state=12)
+    with pytest.warns(GramAccuracyWarning, match="solver='auto'"):
+        stream(PinvRegressor(solver="gram"), X, y, 3)
