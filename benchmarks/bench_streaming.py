@@ -6,8 +6,9 @@ default), then, each method in a fresh process, streams it in chunks of
 read without mapping them, so that the process's peak resident set measures
 what the method keeps):
 
-- ``PinvRegressor.partial_fit``, ``GDRegressor(penalty="l1").partial_fit``
-  and ``TruncatedSVDCompressor(10).partial_fit``: one pass, exact;
+- ``PinvRegressor.partial_fit`` (the R factor; and with ``solver="gram"``,
+  the scatter matrix), ``GDRegressor(penalty="l1").partial_fit`` and
+  ``TruncatedSVDCompressor(10).partial_fit``: one pass, exact;
 - ``PinvRegressor.fit`` on the array loaded into memory (the load is timed
   apart);
 - scikit-learn's ``SGDRegressor.partial_fit`` (after a first pass of
@@ -39,6 +40,7 @@ import numpy as np
 CHUNK_BYTES = 64 * 2**20
 METHODS = [
     "PinvRegressor.partial_fit",
+    "PinvRegressor(gram).partial_fit",
     "GDRegressor(l1).partial_fit",
     "TruncatedSVDCompressor(10).partial_fit",
     "PinvRegressor.fit (loaded)",
@@ -124,6 +126,8 @@ def run(method, directory, target_r2, max_passes):
     start = time.perf_counter()
     if method == "PinvRegressor.partial_fit":
         model = one_pass(PinvRegressor(), directory)
+    elif method == "PinvRegressor(gram).partial_fit":
+        model = one_pass(PinvRegressor(solver="gram"), directory)
     elif method == "GDRegressor(l1).partial_fit":
         model = one_pass(GDRegressor(penalty="l1", alpha=1e-3, tol=1e-8), directory)
     elif method == "TruncatedSVDCompressor(10).partial_fit":
