@@ -30,6 +30,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .._dask import is_dask_collection, predict_blocks
 from .._data import LstsqProblem, weighted_mean
 from ..plugins import resolve
 
@@ -156,6 +157,9 @@ class LinearRegressorMixin(MultiOutputMixin, RegressorMixin):
             Predictions, in the dtype of ``coef_`` (float32 stays float32).
         """
         check_is_fitted(self)
+        if is_dask_collection(X):  # lazy, chunked by rows like X
+            outputs = None if np.ndim(self.coef_) == 1 else self.coef_.shape[0]
+            return predict_blocks(self.predict, X, outputs, self.coef_.dtype)
         X = validate_data(
             self,
             X,

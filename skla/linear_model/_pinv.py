@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval
 
 from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
 from .._algorithms.statistics import RowStatistics
+from .._dask import is_dask_collection
 from ..components.lstsq import GRAM_TOL, GramAccuracyWarning
 from ..components.penalties import L2, rescaled
 from ..plugins import parameter_constraint, resolve
@@ -182,9 +183,11 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
+        self.__dict__.pop("_statistics", None)  # partial_fit starts over
+        if is_dask_collection(X):
+            return self._fit_dask(X, y, sample_weight)
         X, Y, sample_weight, y_ndim = self._validate_fit_data(X, y, sample_weight)
         self.solver_ = resolve("lstsq_solver", self.solver, param="solver")
-        self.__dict__.pop("_statistics", None)  # partial_fit starts over
         # Data near 1e±160 are solved scaled by powers of two (exact).  A
         # fit that may centre X in place (copy_X=False) is not retried.
         errors = (np.linalg.LinAlgError, FloatingPointError) if self.copy_X else ()
@@ -250,26 +253,47 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         )
         if not first:
             chunk = self._merged_statistics(chunk)
+        self._set_from_statistics(chunk, y_ndim, X.dtype, "streamed")
+        self._statistics = chunk
+        return self
+
+    def _set_from_statistics(self, statistics, y_ndim, dtype, how):
+        """Solve from row statistics and set the fitted attributes."""
         rtol = self.rtol
         if rtol is None:
-            rtol = max(chunk.n_rows, chunk.n_features) * np.finfo(X.dtype).eps
-        coef, intercept, rank, s, error = chunk.solve(float(self.alpha), rtol)
-        if chunk.S is not None and error > GRAM_TOL:
+            rtol = max(statistics.n_rows, statistics.n_features) * np.finfo(dtype).eps
+        coef, intercept, rank, s, error = statistics.solve(float(self.alpha), rtol)
+        if statistics.S is not None and error > GRAM_TOL:
             warnings.warn(
                 f"solver='gram' squares the condition number of X: the estimated "
-                f"relative error of the coefficients is {error:.1e}. Stream with "
+                f"relative error of the coefficients is {error:.1e}. Use "
                 "solver='auto' (the R factor) for an accurate answer.",
                 GramAccuracyWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         coef = self._check_solution(coef, problem=None, expected=coef.shape)
-        self._set_coef(coef, None, y_ndim, intercept, dtype=X.dtype)
+        self._set_coef(coef, None, y_ndim, intercept, dtype=dtype)
         self.rank_ = rank
-        self.singular_values_ = s.astype(X.dtype)
-        streamed = "gram" if chunk.S is not None else "qr"
-        self.solver_used_ = f"{streamed} (streamed)"
+        self.singular_values_ = s.astype(dtype)
+        kept = "gram" if statistics.S is not None else "qr"
+        self.solver_used_ = f"{kept} ({how})"
         self.solver_ = None
-        self._statistics = chunk
+
+    def _fit_dask(self, X, y, sample_weight):
+        """fit on dask arrays: the row statistics reduced over the chunks."""
+        from .._dask import row_statistics
+
+        self.n_features_in_ = X.shape[1]
+        self.__dict__.pop("feature_names_in_", None)
+        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+        statistics = row_statistics(
+            X,
+            y,
+            sample_weight,
+            centre=self.fit_intercept,
+            gram=self.solver == "gram",
+        )
+        self._set_from_statistics(statistics, np.ndim(y), dtype, "dask")
         return self
 
     def _fit_scaled(self, X, Y, sample_weight, y_ndim, x_scale):

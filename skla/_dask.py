@@ -1,0 +1,91 @@
+"""Dask arrays: the row statistics reduced over chunks, lazy predictions.
+
+skla never imports dask itself (``pip install "skla[dask]"`` brings it):
+an estimator that is handed a dask array comes here.  Fitting maps
+:meth:`RowStatistics.of <skla._algorithms.statistics.RowStatistics.of>`
+over the row chunks (on the workers, where the data are) and merges the
+results in a tree; only ``(d + k)²`` numbers per chunk travel, and X is
+never gathered.  The computation runs on the active
+``distributed.Client`` if there is one, else on dask's default scheduler.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.validation import check_array
+
+from ._algorithms.statistics import RowStatistics
+
+__all__ = ["is_dask_collection", "predict_blocks", "row_statistics"]
+
+
+def is_dask_collection(X) -> bool:
+    """Whether X is a dask collection, without importing dask."""
+    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "dask")
+
+
+def _rows_like(X, a, name):
+    """``a`` (y or sample_weight) as a dask array chunked by X's rows."""
+    import dask.array as da
+
+    a = da.asarray(a)
+    if a.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"{name} has {a.shape[0]} rows but X has {X.shape[0]}; they must match."
+        )
+    chunks = (X.chunks[0], *((s,) for s in a.shape[1:]))
+    return a.rechunk(chunks)
+
+
+def _chunk(X, Y, w, centre, gram):
+    """The statistics of one chunk, validated where it lives."""
+    X = check_array(X, dtype=(np.float64, np.float32), accept_sparse=("csr", "csc"))
+    Y = check_array(np.reshape(Y, (len(Y), -1)), dtype=X.dtype)
+    if w is not None:
+        w = check_array(w, ensure_2d=False, dtype=X.dtype)
+        if np.any(w < 0):
+            raise ValueError("sample_weight must be non-negative.")
+    return RowStatistics.of(X, Y, w, centre=centre, gram=gram)
+
+
+def _merge(a, b):
+    return a.merge(b)
+
+
+def row_statistics(X, y, sample_weight, *, centre, gram=False) -> RowStatistics:
+    """The :class:`RowStatistics` of the rows of dask arrays, one pass.
+
+    Columns are gathered into whole rows per chunk (``rechunk``); each
+    chunk's statistics are computed on its worker and merged pairwise in a
+    tree, so the client receives one ``(d + k)²`` matrix.
+    """
+    import dask
+
+    X = X.rechunk({1: -1})
+    Y = _rows_like(X, y, "y")
+    w = None if sample_weight is None else _rows_like(X, sample_weight, "sample_weight")
+    x_blocks = X.to_delayed().ravel()
+    y_blocks = Y.to_delayed().ravel()
+    w_blocks = [None] * len(x_blocks) if w is None else w.to_delayed().ravel()
+    chunk = dask.delayed(_chunk, pure=True)
+    merge = dask.delayed(_merge, pure=True)
+    parts = [
+        chunk(xb, yb, wb, centre, gram)
+        for xb, yb, wb in zip(x_blocks, y_blocks, w_blocks, strict=True)
+    ]
+    while len(parts) > 1:
+        odd = [parts.pop()] if len(parts) % 2 else []
+        parts = [merge(a, b) for a, b in zip(parts[::2], parts[1::2], strict=True)]
+        parts += odd
+    return parts[0].compute()
+
+
+def predict_blocks(predict, X, n_outputs, dtype):
+    """``predict`` mapped over X's row chunks: a lazy dask array.
+
+    ``n_outputs`` is None for 1-D predictions, else their number of columns.
+    """
+    X = X.rechunk({1: -1})
+    if n_outputs is None:
+        return X.map_blocks(predict, drop_axis=1, dtype=dtype)
+    return X.map_blocks(predict, chunks=(X.chunks[0], (n_outputs,)), dtype=dtype)

@@ -1,0 +1,106 @@
+"""Dask arrays: PinvRegressor's fit reduces row statistics over the chunks.
+
+The cluster is a ``distributed.LocalCluster`` on 127.0.0.1 only: two worker
+processes with 1 GiB each, closed after the module.
+"""
+
+import logging
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from skla import PinvRegressor
+from skla.datasets import make_spectral_regression
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+
+def relative(a, b):
+    return np.max(np.abs(np.asarray(a) - b)) / np.max(np.abs(b))
+
+
+def test_import_skla_does_not_import_dask():
+    code = "import skla, sys; assert 'dask' not in sys.modules, 'dask imported'"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_default_scheduler_without_a_client():
+    """No client: dask's default (threaded) scheduler runs the reduction."""
+    X, y, _ = make_spectral_regression(5000, 8, cond=10.0, noise=1.0, random_state=0)
+    streamed = PinvRegressor().fit(da.from_array(X, chunks=(700, 8)), y)
+    assert relative(streamed.coef_, PinvRegressor().fit(X, y).coef_) < 1e-10
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        memory_limit="1GiB",
+        silence_logs=logging.ERROR,
+    )
+    with cluster, distributed.Client(cluster, timeout="60s") as client:
+        yield client
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_fit_on_the_cluster_equals_the_numpy_fit(client, fit_intercept):
+    """Chunked by rows and columns, with weights and two targets: the numpy
+    fit's coefficients to 1e-10; fitted attributes are numpy arrays."""
+    rng = np.random.default_rng(1)
+    X, y, _ = make_spectral_regression(
+        6000, 12, cond=10.0, noise=1.0, offset=30.0, n_targets=2, random_state=1
+    )
+    w = rng.uniform(0.0, 2.0, 6000)
+    Xd = da.from_array(X, chunks=(1000, 5))
+    yd, wd = da.from_array(y, chunks=(1500, 2)), da.from_array(w, chunks=800)
+    est = PinvRegressor(fit_intercept=fit_intercept, alpha=0.5)
+    est.fit(Xd, yd, sample_weight=wd)
+    ref = PinvRegressor(fit_intercept=fit_intercept, alpha=0.5).fit(X, y, w)
+    assert isinstance(est.coef_, np.ndarray)
+    assert est.coef_.shape == ref.coef_.shape == (2, 12)
+    assert relative(est.coef_, ref.coef_) < 1e-10
+    assert_allclose(est.intercept_, ref.intercept_, rtol=1e-10, atol=1e-10)
+    assert est.rank_ == ref.rank_
+    assert est.solver_used_ == "qr (dask)"
+    assert est.n_features_in_ == 12
+    pickle.loads(pickle.dumps(est))
+
+
+def test_ill_conditioned_data_keep_qrs_accuracy(client):
+    X, y, _ = make_spectral_regression(
+        8000, 20, cond=1e7, noise=0.1, offset=5.0, random_state=2
+    )
+    est = PinvRegressor().fit(da.from_array(X, chunks=(1000, 20)), y)
+    assert relative(est.coef_, PinvRegressor().fit(X, y).coef_) < 1e-6
+
+
+def test_predict_is_lazy_and_chunked_like_x(client):
+    X, y, _ = make_spectral_regression(3000, 6, noise=1.0, random_state=3)
+    Xd = da.from_array(X, chunks=(500, 3))
+    est = PinvRegressor().fit(Xd, y)
+    predictions = est.predict(Xd)
+    assert isinstance(predictions, da.Array)
+    assert predictions.chunks == ((500,) * 6,)
+    assert_allclose(predictions.compute(), est.predict(X), rtol=1e-12)
+    Y2 = np.column_stack([y, -y])
+    two = PinvRegressor().fit(Xd, Y2).predict(Xd)
+    assert two.chunks == ((500,) * 6, (2,))
+
+
+def test_bad_chunks_are_refused(client):
+    X = np.ones((100, 3))
+    X[57, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        PinvRegressor().fit(da.from_array(X, chunks=(25, 3)), np.ones(100))
+    with pytest.raises(ValueError, match="y has 90 rows but X has 100"):
+        PinvRegressor().fit(da.from_array(np.ones((100, 3))), np.ones(90))
