@@ -37,23 +37,29 @@ def _rows_like(X, a, name):
     return a.rechunk(chunks)
 
 
-def _chunk(X, Y, w, centre, gram):
+def _chunk(X, Y, w, centre, gram, ranges):
     """The statistics of one chunk, validated where it lives."""
     X = check_array(X, dtype=(np.float64, np.float32), accept_sparse=("csr", "csc"))
-    Y = check_array(np.reshape(Y, (len(Y), -1)), dtype=X.dtype)
+    if Y is None:  # an SVD: no targets
+        Y = np.empty((X.shape[0], 0), dtype=X.dtype)
+    Y = check_array(np.reshape(Y, (len(Y), -1)), dtype=X.dtype, ensure_min_features=0)
     if w is not None:
         w = check_array(w, ensure_2d=False, dtype=X.dtype)
         if np.any(w < 0):
             raise ValueError("sample_weight must be non-negative.")
-    return RowStatistics.of(X, Y, w, centre=centre, gram=gram)
+    return RowStatistics.of(X, Y, w, centre=centre, gram=gram, ranges=ranges)
 
 
 def _merge(a, b):
     return a.merge(b)
 
 
-def row_statistics(X, y, sample_weight, *, centre, gram=False) -> RowStatistics:
+def row_statistics(
+    X, y, sample_weight, *, centre, gram=False, ranges=False
+) -> RowStatistics:
     """The :class:`RowStatistics` of the rows of dask arrays, one pass.
+
+    ``y`` None means no targets (an SVD of X).
 
     Columns are gathered into whole rows per chunk (``rechunk``); each
     chunk's statistics are computed on its worker and merged pairwise in a
@@ -62,15 +68,16 @@ def row_statistics(X, y, sample_weight, *, centre, gram=False) -> RowStatistics:
     import dask
 
     X = X.rechunk({1: -1})
-    Y = _rows_like(X, y, "y")
     w = None if sample_weight is None else _rows_like(X, sample_weight, "sample_weight")
     x_blocks = X.to_delayed().ravel()
-    y_blocks = Y.to_delayed().ravel()
+    y_blocks = [None] * len(x_blocks)
+    if y is not None:
+        y_blocks = _rows_like(X, y, "y").to_delayed().ravel()
     w_blocks = [None] * len(x_blocks) if w is None else w.to_delayed().ravel()
     chunk = dask.delayed(_chunk, pure=True)
     merge = dask.delayed(_merge, pure=True)
     parts = [
-        chunk(xb, yb, wb, centre, gram)
+        chunk(xb, yb, wb, centre, gram, ranges)
         for xb, yb, wb in zip(x_blocks, y_blocks, w_blocks, strict=True)
     ]
     while len(parts) > 1:

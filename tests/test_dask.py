@@ -104,3 +104,46 @@ def test_bad_chunks_are_refused(client):
         PinvRegressor().fit(da.from_array(X, chunks=(25, 3)), np.ones(100))
     with pytest.raises(ValueError, match="y has 90 rows but X has 100"):
         PinvRegressor().fit(da.from_array(np.ones((100, 3))), np.ones(90))
+
+
+@pytest.mark.parametrize("penalty", [None, "l1", "elasticnet"])
+def test_gd_squared_loss_on_the_cluster(client, penalty):
+    """The scatter matrix once over the chunks, the solver locally: the
+    numpy fit to 1e-6 at tol 1e-10, the same Lasso zeros."""
+    X, y, _ = make_spectral_regression(
+        5000, 10, cond=5.0, noise=1.0, offset=20.0, random_state=4
+    )
+    from skla import GDRegressor
+
+    params = {"penalty": penalty, "alpha": 0.05, "tol": 1e-10}
+    est = GDRegressor(**params).fit(da.from_array(X, chunks=(900, 10)), y)
+    ref = GDRegressor(**params).fit(X, y)
+    assert relative(est.coef_, ref.coef_) < 1e-6
+    assert_allclose(est.intercept_, ref.intercept_, rtol=1e-6)
+    np.testing.assert_array_equal(est.coef_ == 0, ref.coef_ == 0)
+    with pytest.raises(ValueError, match="needs loss='squared_error'"):
+        GDRegressor(loss="huber").fit(da.from_array(X, chunks=(900, 10)), y)
+
+
+@pytest.mark.parametrize("n_components", [4, 0.95])
+def test_truncated_svd_on_the_cluster(client, n_components):
+    """The exact SVD from X's R factor reduced over the chunks: the numpy
+    fit(algorithm="full")'s singular values, components and figures; the
+    transforms are lazy."""
+    from skla import TruncatedSVDCompressor
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((4000, 15)) * np.logspace(0, -2, 15) + 1.0
+    Xd = da.from_array(X, chunks=(700, 8))
+    est = TruncatedSVDCompressor(n_components).fit(Xd)
+    ref = TruncatedSVDCompressor(n_components, algorithm="full").fit(X)
+    assert est.n_components_ == ref.n_components_
+    assert_allclose(est.singular_values_, ref.singular_values_, rtol=1e-10)
+    assert_allclose(est.components_, ref.components_, atol=1e-10)
+    assert_allclose(est.explained_variance_ratio_, ref.explained_variance_ratio_)
+    Z = est.transform(Xd)
+    assert isinstance(Z, da.Array)
+    assert_allclose(Z.compute(), ref.transform(X), atol=1e-9)
+    back = est.inverse_transform(Z)
+    assert isinstance(back, da.Array)
+    assert_allclose(back.compute(), ref.inverse_transform(ref.transform(X)), atol=1e-9)

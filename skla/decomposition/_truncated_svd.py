@@ -24,6 +24,7 @@ from .._algorithms.svd_figures import figures
 from .._algorithms.svd_figures import (  # noqa: F401 (tests import it from here)
     total_variance as _total_variance,
 )
+from .._dask import is_dask_collection, predict_blocks
 from ..plugins import parameter_constraint, resolve
 
 __all__ = ["TruncatedSVDCompressor"]
@@ -189,10 +190,12 @@ class TruncatedSVDCompressor(
         Z : ndarray of shape (n_samples, `n_components_`)
             The coordinates of X in the basis of the right singular vectors.
         """
+        self.__dict__.pop("_statistics", None)  # partial_fit starts over
+        if is_dask_collection(X):
+            return self._fit_dask(X).transform(X)
         X = validate_data(
             self, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32)
         )
-        self.__dict__.pop("_statistics", None)  # partial_fit starts over
         solver = resolve(
             "svd_solver",
             self.algorithm,
@@ -307,6 +310,12 @@ class TruncatedSVDCompressor(
         statistics = RowStatistics.of(X, no_targets, None, centre=True)
         if not first:
             statistics = self._statistics.merge(statistics)
+        self._set_from_statistics(statistics, X.dtype)
+        self._statistics = statistics
+        return self
+
+    def _set_from_statistics(self, statistics, dtype):
+        """The exact SVD of the rows behind ``statistics``, as fitted attributes."""
         U, s, Vt = statistics.right_svd()
         total = float(np.sum(s**2))
         k = self._streamed_rank(s, total, statistics.n_rows)
@@ -319,14 +328,25 @@ class TruncatedSVDCompressor(
             )
             lost = float(np.sum(s[k:] ** 2))
             self.reconstruction_error_ = float(np.sqrt(lost / total)) if total else 0.0
-        self.components_ = np.asarray(Vt, dtype=X.dtype)
+        self.components_ = np.asarray(Vt, dtype=dtype)
         self.n_components_ = k
-        self.singular_values_ = np.asarray(s[:k], dtype=X.dtype)
+        self.singular_values_ = np.asarray(s[:k], dtype=dtype)
         self.explained_variance_ = variance
-        m, n = statistics.n_rows, X.shape[1]
+        m, n = statistics.n_rows, statistics.n_features
         self.compression_ratio_ = m * n / (k * (m + n + 1))
         self.algorithm_ = None
-        self._statistics = statistics
+
+    def _fit_dask(self, X):
+        """fit on a dask array: X's statistics reduced over its row chunks
+        (one pass; n_features² numbers per chunk travel), then the exact SVD
+        of its R factor, as :meth:`partial_fit`."""
+        from .._dask import row_statistics
+
+        self.n_features_in_ = X.shape[1]
+        self.__dict__.pop("feature_names_in_", None)
+        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+        statistics = row_statistics(X, None, None, centre=True)
+        self._set_from_statistics(statistics, dtype)
         return self
 
     def _streamed_rank(self, s, total, n_rows):
@@ -356,6 +376,10 @@ class TruncatedSVDCompressor(
             Coordinates, in the dtype of ``components_``.
         """
         check_is_fitted(self)
+        if is_dask_collection(X):  # lazy, chunked by rows like X
+            return predict_blocks(
+                self.transform, X, self.n_components_, self.components_.dtype
+            )
         X = validate_data(
             self,
             X,
@@ -380,6 +404,13 @@ class TruncatedSVDCompressor(
             The rank-k approximation.
         """
         check_is_fitted(self)
+        if is_dask_collection(X):  # lazy, chunked by rows like X
+            return predict_blocks(
+                self.inverse_transform,
+                X,
+                self.components_.shape[1],
+                self.components_.dtype,
+            )
         Z = check_array(X, dtype=(np.float64, np.float32))
         if Z.shape[1] != self.n_components_:
             raise ValueError(

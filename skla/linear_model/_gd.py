@@ -13,6 +13,7 @@ from .._algorithms.fista import proximal_gradient
 from .._algorithms.objectives import coefficients, regression_objective
 from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
 from .._algorithms.statistics import RowStatistics
+from .._dask import is_dask_collection
 from ..components.penalties import rescaled
 from ..exceptions import DivergenceError
 from ..plugins import parameter_constraint, resolve
@@ -196,8 +197,10 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        X, Y, sample_weight, y_ndim = self._validate_fit_data(X, y, sample_weight)
         self.__dict__.pop("_statistics", None)  # partial_fit starts over
+        if is_dask_collection(X):
+            return self._fit_dask(X, y, sample_weight)
+        X, Y, sample_weight, y_ndim = self._validate_fit_data(X, y, sample_weight)
         self.loss_, self.penalty_ = self._resolve_loss_and_penalty()
         self.learning_rate_ = resolve(
             "step_size", self.learning_rate, param="learning_rate"
@@ -274,17 +277,50 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
             statistics = self._merged_statistics(statistics)
             coef = self._coef_matrix(self.coef_, X.shape[1], Y.shape[1])
         self.loss_, self.penalty_ = loss, penalty
+        self._solve_statistics(statistics, coef, y_ndim, X.dtype)
+        self._statistics = statistics
+        return self
+
+    def _solve_statistics(self, statistics, coef, y_ndim, dtype):
+        """Solve the squared-loss objective of row statistics from ``coef``
+        (zeros if None) and set the fitted attributes."""
         self.learning_rate_ = resolve(
             "step_size", self.learning_rate, param="learning_rate"
         )
-        objective = statistics.quadratic_objective(X.dtype)
-        result = self._solve(objective, penalty, float(self.alpha), coef, Y.shape[1])
+        objective = statistics.quadratic_objective(dtype)
+        alpha = float(self.alpha)
+        result = self._solve(
+            objective, self.penalty_, alpha, coef, statistics.n_targets
+        )
         intercept = None
         if statistics.centred:
-            d = X.shape[1]
+            d = statistics.n_features
             intercept = statistics.mean[d:] - statistics.mean[:d] @ result.coef
-        self._set_coef(result.coef, None, y_ndim, intercept, dtype=X.dtype)
-        self._statistics = statistics
+        self._set_coef(result.coef, None, y_ndim, intercept, dtype=dtype)
+
+    def _fit_dask(self, X, y, sample_weight):
+        """fit on dask arrays (squared loss): the scatter matrix reduced over
+        the chunks once, then the solver on the d×d statistics locally."""
+        from .._dask import row_statistics
+
+        self.loss_, self.penalty_ = self._resolve_loss_and_penalty()
+        if not getattr(self.loss_, "quadratic", False):
+            raise ValueError(
+                "GDRegressor.fit on dask arrays needs loss='squared_error' "
+                f"(got loss={self.loss!r}); other losses on dask are not "
+                "supported yet: compute X into memory, or use "
+                "SGDMiniBatchRegressor.partial_fit over its chunks."
+            )
+        self.n_features_in_ = X.shape[1]
+        self.__dict__.pop("feature_names_in_", None)
+        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+        statistics = row_statistics(
+            X, y, sample_weight, centre=self.fit_intercept, gram=True, ranges=True
+        )
+        coef = None
+        if self.warm_start and hasattr(self, "coef_"):
+            coef = self._coef_matrix(self.coef_, X.shape[1], statistics.n_targets)
+        self._solve_statistics(statistics, coef, np.ndim(y), dtype)
         return self
 
     def _solve(self, objective, penalty, alpha, theta0, n_targets):
