@@ -147,3 +147,31 @@ def test_truncated_svd_on_the_cluster(client, n_components):
     back = est.inverse_transform(Z)
     assert isinstance(back, da.Array)
     assert_allclose(back.compute(), ref.inverse_transform(ref.transform(X)), atol=1e-9)
+
+
+def _status_bytes(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(field)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_x_larger_than_a_worker_is_never_gathered(client):
+    """8e6 × 50 (3.2 GB), generated lazily on workers of 1 GiB: the fit is
+    the least-squares one, and the client's peak memory grows by far less
+    than X."""
+    n, d = 8_000_000, 50
+    rng = da.random.default_rng(0)
+    X = rng.standard_normal((n, d), chunks=(100_000, d)) + 3.0
+    beta = np.linspace(-1.0, 1.0, d)
+    y = X @ beta + 2.0 + 0.1 * rng.standard_normal(n, chunks=100_000)
+    with open("/proc/self/clear_refs", "w") as f:  # reset the peak mark
+        f.write("5")
+    before = _status_bytes("VmRSS")
+    est = PinvRegressor().fit(X, y)
+    growth = _status_bytes("VmHWM") - before
+    assert growth < 0.05 * n * d * 8  # 160 MB, against 3.2 GB of X
+    assert_allclose(est.coef_, beta, atol=1e-3)  # noise 0.1 on 8e6 rows
+    assert est.intercept_ == pytest.approx(2.0, abs=1e-3)
