@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_array
 
 from ._algorithms.statistics import RowStatistics
 
-__all__ = ["is_dask_collection", "predict_blocks", "row_statistics"]
+__all__ = ["is_dask_collection", "predict_blocks", "row_statistics", "sgd_epoch"]
 
 
 def is_dask_collection(X) -> bool:
@@ -96,3 +96,26 @@ def predict_blocks(predict, X, n_outputs, dtype):
     if n_outputs is None:
         return X.map_blocks(predict, drop_axis=1, dtype=dtype)
     return X.map_blocks(predict, chunks=(X.chunks[0], (n_outputs,)), dtype=dtype)
+
+
+def _partial_fit(model, X, y, w):
+    """One ``partial_fit`` on a chunk, where the chunk lives."""
+    return model.partial_fit(X, y, sample_weight=w)
+
+
+def sgd_epoch(model, X, y, sample_weight, order):
+    """One epoch of ``model.partial_fit`` over X's row chunks in a random
+    order (``order``, a RandomState): a chain of tasks, each on the chunk's
+    worker; the model travels from one to the next, the data do not."""
+    import dask
+
+    X = X.rechunk({1: -1})
+    x_blocks = X.to_delayed().ravel()
+    y_blocks = _rows_like(X, y, "y").to_delayed().ravel()
+    w_blocks = [None] * len(x_blocks)
+    if sample_weight is not None:
+        w_blocks = _rows_like(X, sample_weight, "sample_weight").to_delayed().ravel()
+    step = dask.delayed(_partial_fit, pure=False)
+    for i in order.permutation(len(x_blocks)):
+        model = step(model, x_blocks[i], y_blocks[i], w_blocks[i])
+    return model.compute()

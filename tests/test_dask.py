@@ -175,3 +175,29 @@ def test_x_larger_than_a_worker_is_never_gathered(client):
     assert growth < 0.05 * n * d * 8  # 160 MB, against 3.2 GB of X
     assert_allclose(est.coef_, beta, atol=1e-3)  # noise 0.1 on 8e6 rows
     assert est.intercept_ == pytest.approx(2.0, abs=1e-3)
+
+
+def test_sgd_epochs_run_on_the_chunks_workers(client):
+    """Chunks visited in a random order with partial_fit on their workers:
+    the in-memory fit's R² within 1e-3 for the same number of epochs; a
+    ConvergenceWarning at max_iter, as in memory."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.metrics import r2_score
+
+    from skla import SGDMiniBatchRegressor
+
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((20_000, 10)) * rng.uniform(0.5, 3.0, 10) + 5.0
+    y = X @ rng.standard_normal(10) + 1.0 + rng.standard_normal(20_000)
+    Xd, yd = da.from_array(X, chunks=(2500, 10)), da.from_array(y, chunks=2500)
+    with pytest.warns(ConvergenceWarning, match="max_iter=5"):
+        on_dask = SGDMiniBatchRegressor(random_state=0, max_iter=5).fit(Xd, yd)
+    in_memory = SGDMiniBatchRegressor(random_state=0, max_iter=5, tol=None)
+    in_memory.fit(X, y)
+    assert on_dask.n_iter_ == 5
+    assert isinstance(on_dask.coef_, np.ndarray)
+    r2_dask = r2_score(y, on_dask.predict(X))
+    assert abs(r2_dask - r2_score(y, in_memory.predict(X))) < 1e-3
+    assert isinstance(on_dask.predict(Xd), da.Array)
+    with pytest.raises(ValueError, match="early_stopping"):
+        SGDMiniBatchRegressor(early_stopping=True).fit(Xd, yd)

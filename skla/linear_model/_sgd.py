@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import ShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
@@ -17,6 +19,7 @@ from .._algorithms.convergence import OptimalityCheck
 from .._algorithms.epochs import run_epochs
 from .._algorithms.minibatch import MiniBatchSGD
 from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
+from .._dask import is_dask_collection
 from ..components.penalties import rescaled
 from ..exceptions import DivergenceError
 from ..plugins import parameter_constraint, resolve
@@ -327,6 +330,8 @@ default=None
         self : SGDMiniBatchRegressor
             The fitted estimator.
         """
+        if is_dask_collection(X):
+            return self._fit_dask(X, y, coef_init, intercept_init, sample_weight)
         X, Y, sample_weight, y_ndim = self._validate(X, y, sample_weight, reset=True)
         # An extreme entry that the sampled scale missed overflows: "auto",
         # which rescales X, then tries again at the scale of every entry.
@@ -381,6 +386,46 @@ default=None
             self.validation_scores_ = self.best_validation_score_ = None
             self.best_loss_ = float(run.best_loss)
         self._finish(engine, y_ndim, X.dtype, run.best)
+        return self
+
+    def _fit_dask(self, X, y, coef_init, intercept_init, sample_weight):
+        """fit on dask arrays: epochs of ``partial_fit`` over the row chunks,
+        visited in a random order; each update runs on the worker that holds
+        the chunk, so only the model (a few vectors) travels."""
+        from .._dask import sgd_epoch
+
+        if self.early_stopping or coef_init is not None or intercept_init is not None:
+            raise ValueError(
+                "SGDMiniBatchRegressor.fit on dask arrays supports neither "
+                "early_stopping nor coef_init/intercept_init yet; fit the "
+                "chunks with partial_fit instead."
+            )
+        if not self.warm_start:
+            for name in ("_sgd", "coef_", "intercept_", "t_"):
+                self.__dict__.pop(name, None)
+        order = check_random_state(self.random_state)
+        n_chunks = X.rechunk({1: -1}).numblocks[0]
+        model, best, no_improvement, curve = self, np.inf, 0, []
+        for _ in range(self.max_iter):
+            model = sgd_epoch(model, X, y, sample_weight, order)
+            objective = float(np.mean(model.loss_curve_[-n_chunks:]))
+            curve.append(objective)
+            improved = self.tol is None or objective <= best - self.tol * abs(best)
+            best = min(best, objective)
+            no_improvement = 0 if improved else no_improvement + 1
+            if no_improvement >= self.n_iter_no_change:
+                break
+        else:
+            if self.tol is not None:
+                warnings.warn(
+                    f"SGDMiniBatchRegressor stopped at max_iter={self.max_iter} "
+                    "epochs before the objective stopped improving by "
+                    f"tol={self.tol}. Consider increasing max_iter.",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
+        self.__dict__.update(model.__dict__)  # the worker's copy, back here
+        self.n_iter_, self.loss_curve_, self.best_loss_ = len(curve), curve, best
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
