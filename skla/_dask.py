@@ -105,8 +105,9 @@ def _partial_fit(model, X, y, w):
 
 def sgd_epoch(model, X, y, sample_weight, order):
     """One epoch of ``model.partial_fit`` over X's row chunks in a random
-    order (``order``, a RandomState): a chain of tasks, each on the chunk's
-    worker; the model travels from one to the next, the data do not."""
+    order (``order``, a RandomState), each on the chunk's worker: the model
+    travels, the data do not.  One chunk at a time: as a single chain of
+    tasks, the schedulers would read chunks ahead of the chain."""
     import dask
 
     X = X.rechunk({1: -1})
@@ -117,5 +118,5 @@ def sgd_epoch(model, X, y, sample_weight, order):
         w_blocks = _rows_like(X, sample_weight, "sample_weight").to_delayed().ravel()
     step = dask.delayed(_partial_fit, pure=False)
     for i in order.permutation(len(x_blocks)):
-        model = step(model, x_blocks[i], y_blocks[i], w_blocks[i])
-    return model.compute()
+        model = step(model, x_blocks[i], y_blocks[i], w_blocks[i]).compute()
+    return model
