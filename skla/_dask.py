@@ -24,11 +24,36 @@ def is_dask_collection(X) -> bool:
     return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "dask")
 
 
+def _check_rows(X):
+    """X as a 2-D dask array of whole rows per chunk, or a clear error."""
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2-D dask array for X, got {X.ndim} dimension(s).")
+    if np.isnan(X.shape[0]) or any(np.isnan(c) for c in X.chunks[0]):
+        raise ValueError(
+            "X has chunks of unknown size (after boolean indexing, for example); "
+            "call X.compute_chunk_sizes() first."
+        )
+    return X.rechunk({1: -1})
+
+
 def _rows_like(X, a, name):
     """``a`` (y or sample_weight) as a dask array chunked by X's rows."""
     import dask.array as da
 
+    if name == "sample_weight" and np.ndim(a) == 0:
+        return da.full(X.shape[0], float(a), chunks=X.chunks[0])
     a = da.asarray(a)
+    allowed = 1 if name == "sample_weight" else 2
+    if a.ndim == 0 or a.ndim > allowed:
+        raise ValueError(
+            f"{name} must have {'1' if allowed == 1 else '1 or 2'} dimension(s); "
+            f"got {a.ndim}."
+        )
+    if np.isnan(a.shape[0]) or any(np.isnan(c) for c in a.chunks[0]):
+        raise ValueError(
+            f"{name} has chunks of unknown size; call {name}.compute_chunk_sizes() "
+            "first."
+        )
     if a.shape[0] != X.shape[0]:
         raise ValueError(
             f"{name} has {a.shape[0]} rows but X has {X.shape[0]}; they must match."
@@ -42,9 +67,10 @@ def _chunk(X, Y, w, centre, gram, ranges):
     X = check_array(X, dtype=(np.float64, np.float32), accept_sparse=("csr", "csc"))
     if Y is None:  # an SVD: no targets
         Y = np.empty((X.shape[0], 0), dtype=X.dtype)
-    Y = check_array(np.reshape(Y, (len(Y), -1)), dtype=X.dtype, ensure_min_features=0)
+    Y = np.reshape(Y, (len(Y), -1))
+    Y = check_array(Y, dtype=X.dtype, ensure_min_features=0, input_name="y")
     if w is not None:
-        w = check_array(w, ensure_2d=False, dtype=X.dtype)
+        w = check_array(w, ensure_2d=False, dtype=X.dtype, input_name="sample_weight")
         if np.any(w < 0):
             raise ValueError("sample_weight must be non-negative.")
     return RowStatistics.of(X, Y, w, centre=centre, gram=gram, ranges=ranges)
@@ -67,7 +93,7 @@ def row_statistics(
     """
     import dask
 
-    X = X.rechunk({1: -1})
+    X = _check_rows(X)
     w = None if sample_weight is None else _rows_like(X, sample_weight, "sample_weight")
     x_blocks = X.to_delayed().ravel()
     y_blocks = [None] * len(x_blocks)
@@ -110,7 +136,7 @@ def sgd_epoch(model, X, y, sample_weight, order):
     tasks, the schedulers would read chunks ahead of the chain."""
     import dask
 
-    X = X.rechunk({1: -1})
+    X = _check_rows(X)
     x_blocks = X.to_delayed().ravel()
     y_blocks = _rows_like(X, y, "y").to_delayed().ravel()
     w_blocks = [None] * len(x_blocks)

@@ -201,3 +201,41 @@ def test_sgd_epochs_run_on_the_chunks_workers(client):
     assert isinstance(on_dask.predict(Xd), da.Array)
     with pytest.raises(ValueError, match="early_stopping"):
         SGDMiniBatchRegressor(early_stopping=True).fit(Xd, yd)
+
+
+def test_review_cases_zero_weights_validation_and_refusals():
+    """A chunk of zero weights is a no-op (dask and partial_fit alike); bad
+    inputs name themselves; a refused fit leaves the estimator as it was."""
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((40, 3))
+    y = X @ [1.0, -1.0, 2.0] + rng.standard_normal(40)
+    w = rng.uniform(0.5, 2.0, 40)
+    w[:10] = 0.0
+    ref = PinvRegressor().fit(X, y, sample_weight=w)
+
+    def chunked(a):
+        return da.from_array(a, chunks=10)
+
+    on_dask = PinvRegressor().fit(chunked(X), chunked(y), sample_weight=chunked(w))
+    assert relative(on_dask.coef_, ref.coef_) < 1e-12
+    streamed = PinvRegressor().partial_fit(X[10:], y[10:], w[10:])
+    streamed.partial_fit(X[:10], y[:10], w[:10])  # all-zero weights: no-op
+    assert relative(streamed.coef_, ref.coef_) < 1e-12
+    scalar = PinvRegressor().fit(chunked(X), chunked(y), sample_weight=2.0)
+    assert relative(scalar.coef_, PinvRegressor().fit(X, y).coef_) < 1e-12
+    with pytest.raises(ValueError, match="sample_weight must have 1"):
+        PinvRegressor().fit(chunked(X), chunked(y), sample_weight=np.ones((40, 2)))
+    with pytest.raises(ValueError, match="2-D dask array for X"):
+        PinvRegressor().fit(chunked(y), y)
+    unknown = da.from_array(X, chunks=10)[da.from_array(y, chunks=10) > -100]
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        PinvRegressor().fit(unknown, y)
+    y_nan = y.copy()
+    y_nan[3] = np.nan
+    with pytest.raises(ValueError, match="y"):
+        PinvRegressor().fit(chunked(X), chunked(y_nan))
+    est = PinvRegressor().fit(X, y)
+    with pytest.raises(ValueError, match="non-negative"):
+        est.fit(chunked(X[:, :2]), chunked(y), sample_weight=chunked(-w))
+    assert est.n_features_in_ == 3
+    assert est.coef_.shape == (3,)

@@ -267,7 +267,8 @@ def proximal_gradient(
             objective, prox, z, M_z, f_z, g_z, eta * grow, backtrack
         )
         F_new = prox.total(x_new, f_new)
-        if has_exploded(F_new, F_start):
+        # From an exact start (F = 0) rounding noise is no explosion.
+        if has_exploded(F_new, max(F_start, _NOISE * objective.cancelled)):
             raise _diverged(k, F_start, F_new, eta, lipschitz, step_name)
         curve.append(F_new)
         mapping = prox.mapping_norm(z, x_new, eta)

@@ -36,6 +36,7 @@ from .._data import LstsqProblem, weighted_mean
 from .lstsq import GramFactorisation, solve_from_svd, thin_svd
 from .objectives import QuadraticObjective
 from .qr import augmented_r, householder
+from .scaling import max_abs
 
 __all__ = ["RowStatistics"]
 
@@ -104,6 +105,15 @@ class RowStatistics:
         n, d = X.shape
         k = Y.shape[1]
         weight = float(n if sample_weight is None else sample_weight.sum())
+        low, high = _column_range(X) if ranges else (None, None)
+        if not weight > 0:  # rows without weight carry nothing
+            zero = np.zeros((d + k, d + k))
+            mean = np.zeros(d + k) if centre else None
+            if gram:
+                return cls(d, k, n, 0.0, mean, None, low, high, zero)
+            return cls(d, k, n, 0.0, mean, zero, low, high)
+        if gram:
+            _check_scatter_range(X, Y)
         mean = None
         if centre:
             mean = np.concatenate(
@@ -111,7 +121,6 @@ class RowStatistics:
             )
         offsets = (None, None) if mean is None else (mean[:d], mean[d:])
         problem = LstsqProblem(X, Y, sample_weight, *offsets)
-        low, high = _column_range(X) if ranges else (None, None)
         if gram:
             S, offset_scale = _scatter(problem)
             return cls(d, k, n, weight, mean, None, low, high, S, offset_scale)
@@ -139,8 +148,8 @@ class RowStatistics:
         offset_scale = self.offset_scale + other.offset_scale
         mean = None
         if self.centred:
-            mean = self.mean
-            if other.weight > 0:
+            mean = self.mean if self.weight > 0 else other.mean
+            if other.weight > 0 and self.weight > 0:
                 delta = other.mean - self.mean
                 mean = self.mean + delta * (other.weight / weight)
                 # The scatter of the two means about the merged one.
@@ -241,6 +250,21 @@ class RowStatistics:
         Rc = self.R[:d, :d]
         variance = np.sum((Rc @ Vt.T) ** 2, axis=0) / self.weight
         return variance, float(np.sum(Rc**2)) / self.weight
+
+
+def _check_scatter_range(X, Y):
+    """Refuse entries whose squares over- or underflow in the scatter matrix
+    (``fit`` rescales such data by a power of two; a stream cannot, since
+    later chunks may differ)."""
+    for name, data in (("X", X), ("y", Y)):
+        largest = max_abs(data)
+        if largest > 0 and not 2.0**-200 <= largest <= 2.0**200:
+            raise ValueError(
+                f"{name} has entries of size {largest:.1e}: their squares would "
+                "over- or underflow in the streamed scatter matrix. Rescale "
+                "the data (e.g. by a power of two), or stream the R factor "
+                "(PinvRegressor with solver='auto')."
+            )
 
 
 def _scatter(problem):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -190,9 +191,9 @@ class TruncatedSVDCompressor(
         Z : ndarray of shape (n_samples, `n_components_`)
             The coordinates of X in the basis of the right singular vectors.
         """
-        self.__dict__.pop("_statistics", None)  # partial_fit starts over
         if is_dask_collection(X):
             return self._fit_dask(X).transform(X)
+        self.__dict__.pop("_statistics", None)  # partial_fit starts over
         X = validate_data(
             self, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32)
         )
@@ -299,6 +300,14 @@ class TruncatedSVDCompressor(
         True
         """
         first = not hasattr(self, "_statistics")
+        if first and hasattr(self, "components_"):
+            warnings.warn(
+                "TruncatedSVDCompressor.partial_fit after fit starts a new "
+                "stream: the rows given to fit are not in it. Feed every chunk "
+                "through partial_fit for the SVD of all rows.",
+                UserWarning,
+                stacklevel=2,
+            )
         X = validate_data(
             self,
             X,
@@ -342,11 +351,12 @@ class TruncatedSVDCompressor(
         of its R factor, as :meth:`partial_fit`."""
         from .._dask import row_statistics
 
-        self.n_features_in_ = X.shape[1]
-        self.__dict__.pop("feature_names_in_", None)
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         statistics = row_statistics(X, None, None, centre=True)
         self._set_from_statistics(statistics, dtype)
+        self.n_features_in_ = X.shape[1]
+        self.__dict__.pop("feature_names_in_", None)
+        self.__dict__.pop("_statistics", None)  # partial_fit starts over
         return self
 
     def _streamed_rank(self, s, total, n_rows):

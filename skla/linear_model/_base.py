@@ -21,6 +21,8 @@ SGDMiniBatchRegressor it scales that row's step instead.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import MultiOutputMixin, RegressorMixin
 from sklearn.utils.extmath import safe_sparse_dot
@@ -45,12 +47,15 @@ class LinearRegressorMixin(MultiOutputMixin, RegressorMixin):
     and hand it to :meth:`_set_coef`.
     """
 
-    def _validate_fit_data(self, X, y, sample_weight, *, reset=True):
+    def _validate_fit_data(
+        self, X, y, sample_weight, *, reset=True, allow_all_zero_weights=False
+    ):
         """Validated X (float32/64, CSR/CSC), 2-D Y in X's dtype, weights or None.
 
         Also returns ``y.ndim``, which decides the shape of ``coef_``.
         ``reset=False`` checks X against the fitted ``n_features_in_`` and
-        feature names instead of setting them (``partial_fit``).
+        feature names instead of setting them (``partial_fit``), where a
+        later chunk may have all-zero weights (``allow_all_zero_weights``).
         """
         X, y = validate_data(
             self,
@@ -65,7 +70,11 @@ class LinearRegressorMixin(MultiOutputMixin, RegressorMixin):
         Y = np.asarray(y, dtype=X.dtype).reshape(len(y), -1)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+                sample_weight,
+                X,
+                dtype=X.dtype,
+                ensure_non_negative=True,
+                allow_all_zero_weights=allow_all_zero_weights,
             )
         return X, Y, sample_weight, y.ndim
 
@@ -125,6 +134,27 @@ class LinearRegressorMixin(MultiOutputMixin, RegressorMixin):
         else:
             self.coef_ = coef
             self.intercept_ = intercept if self.fit_intercept else 0.0
+
+    def _starts_stream(self):
+        """Whether this ``partial_fit`` call starts a stream; warn when it
+        follows a ``fit``, whose rows are not in the statistics."""
+        if hasattr(self, "_statistics"):
+            return False
+        if hasattr(self, "coef_"):
+            warnings.warn(
+                f"{type(self).__name__}.partial_fit after fit starts a new "
+                "stream: the rows given to fit are not in it. Feed every chunk "
+                "through partial_fit for the fit of all rows.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return True
+
+    def _fitted_on_dask(self, X):
+        """The input attributes of a fit on a dask array (no feature names)."""
+        self.n_features_in_ = X.shape[1]
+        self.__dict__.pop("feature_names_in_", None)
+        self.__dict__.pop("_statistics", None)  # partial_fit starts over
 
     def _merged_statistics(self, chunk):
         """``partial_fit``: the statistics seen so far merged with the chunk's,

@@ -197,9 +197,9 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        self.__dict__.pop("_statistics", None)  # partial_fit starts over
         if is_dask_collection(X):
             return self._fit_dask(X, y, sample_weight)
+        self.__dict__.pop("_statistics", None)  # partial_fit starts over
         X, Y, sample_weight, y_ndim = self._validate_fit_data(X, y, sample_weight)
         self.loss_, self.penalty_ = self._resolve_loss_and_penalty()
         self.learning_rate_ = resolve(
@@ -256,7 +256,7 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         >>> bool(np.allclose(lasso.coef_, full.coef_, atol=1e-8)), lasso.coef_[1]
         (True, np.float64(0.0))
         """
-        first = not hasattr(self, "_statistics")
+        first = self._starts_stream()
         loss, penalty = self._resolve_loss_and_penalty()
         if not getattr(loss, "quadratic", False):
             raise ValueError(
@@ -266,7 +266,7 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
                 "SGDMiniBatchRegressor.partial_fit."
             )
         X, Y, sample_weight, y_ndim = self._validate_fit_data(
-            X, y, sample_weight, reset=first
+            X, y, sample_weight, reset=first, allow_all_zero_weights=not first
         )
         # The scatter matrix, as fit's Gram objective (R would cost 4×).
         statistics = RowStatistics.of(
@@ -303,24 +303,25 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         the chunks once, then the solver on the d×d statistics locally."""
         from .._dask import row_statistics
 
-        self.loss_, self.penalty_ = self._resolve_loss_and_penalty()
-        if not getattr(self.loss_, "quadratic", False):
+        loss, penalty = self._resolve_loss_and_penalty()
+        if not getattr(loss, "quadratic", False):
             raise ValueError(
                 "GDRegressor.fit on dask arrays needs loss='squared_error' "
                 f"(got loss={self.loss!r}); other losses on dask are not "
                 "supported yet: compute X into memory, or use "
                 "SGDMiniBatchRegressor.partial_fit over its chunks."
             )
-        self.n_features_in_ = X.shape[1]
-        self.__dict__.pop("feature_names_in_", None)
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         statistics = row_statistics(
             X, y, sample_weight, centre=self.fit_intercept, gram=True, ranges=True
         )
         coef = None
-        if self.warm_start and hasattr(self, "coef_"):
+        if self.warm_start and getattr(self, "n_features_in_", None) == X.shape[1]:
             coef = self._coef_matrix(self.coef_, X.shape[1], statistics.n_targets)
+        # Attributes change only once the statistics are in.
+        self.loss_, self.penalty_ = loss, penalty
         self._solve_statistics(statistics, coef, np.ndim(y), dtype)
+        self._fitted_on_dask(X)
         return self
 
     def _solve(self, objective, penalty, alpha, theta0, n_targets):

@@ -183,9 +183,9 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        self.__dict__.pop("_statistics", None)  # partial_fit starts over
         if is_dask_collection(X):
             return self._fit_dask(X, y, sample_weight)
+        self.__dict__.pop("_statistics", None)  # partial_fit starts over
         X, Y, sample_weight, y_ndim = self._validate_fit_data(X, y, sample_weight)
         self.solver_ = resolve("lstsq_solver", self.solver, param="solver")
         # Data near 1e±160 are solved scaled by powers of two (exact).  A
@@ -242,9 +242,9 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         >>> np.allclose(streamed.coef_, PinvRegressor().fit(X, y).coef_)
         True
         """
-        first = not hasattr(self, "_statistics")
+        first = self._starts_stream()
         X, Y, sample_weight, y_ndim = self._validate_fit_data(
-            X, y, sample_weight, reset=first
+            X, y, sample_weight, reset=first, allow_all_zero_weights=not first
         )
         # solver="gram" keeps the scatter matrix (4× cheaper, and as
         # accurate as fit's "gram"); any other solver the R factor.
@@ -283,8 +283,6 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         """fit on dask arrays: the row statistics reduced over the chunks."""
         from .._dask import row_statistics
 
-        self.n_features_in_ = X.shape[1]
-        self.__dict__.pop("feature_names_in_", None)
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         statistics = row_statistics(
             X,
@@ -293,7 +291,9 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
             centre=self.fit_intercept,
             gram=self.solver == "gram",
         )
+        # Attributes change only once the statistics are in.
         self._set_from_statistics(statistics, np.ndim(y), dtype, "dask")
+        self._fitted_on_dask(X)
         return self
 
     def _fit_scaled(self, X, Y, sample_weight, y_ndim, x_scale):

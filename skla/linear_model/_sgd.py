@@ -391,7 +391,10 @@ default=None
     def _fit_dask(self, X, y, coef_init, intercept_init, sample_weight):
         """fit on dask arrays: epochs of ``partial_fit`` over the row chunks,
         visited in a random order; each update runs on the worker that holds
-        the chunk, so only the model (a few vectors) travels."""
+        the chunk, so only the model (a few vectors) travels.  The stopping
+        rule is fit's tol on the epoch objective (relative under "auto"),
+        with partial_fit's semantics otherwise: no optimality check over all
+        rows, and no plateau steps of the "adaptive" schedule."""
         from .._dask import sgd_epoch
 
         if self.early_stopping or coef_init is not None or intercept_init is not None:
@@ -410,7 +413,11 @@ default=None
             model = sgd_epoch(model, X, y, sample_weight, order)
             objective = float(np.mean(model.loss_curve_[-n_chunks:]))
             curve.append(objective)
-            improved = self.tol is None or objective <= best - self.tol * abs(best)
+            schedule = model._sgd.schedule
+            tol = self.tol
+            if tol is not None and getattr(schedule, "preconditioned", False):
+                tol = tol * abs(best) if np.isfinite(best) else tol  # as in memory
+            improved = tol is None or objective <= best - tol
             best = min(best, objective)
             no_improvement = 0 if improved else no_improvement + 1
             if no_improvement >= self.n_iter_no_change:

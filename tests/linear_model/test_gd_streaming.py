@@ -93,5 +93,27 @@ def test_refused_chunks_change_nothing_and_fit_starts_over():
     with pytest.raises(ValueError, match="y has 2 target"):
         est.partial_fit(X[:5], np.ones((5, 2)))
     assert_array_equal(est.coef_, coef)
-    est.fit(X[100:], y[100:]).partial_fit(X[:100], y[:100])
+    with pytest.warns(UserWarning, match="after fit starts a new stream"):
+        est.fit(X[100:], y[100:]).partial_fit(X[:100], y[:100])
     assert relative(est.coef_, coef) < 1e-9  # fit dropped the statistics
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_noise_free_streams_do_not_diverge(seed):
+    """y exactly linear: the warm start of the second chunk is already at
+    the optimum (objective 0), and rounding noise is no divergence."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((40, 4))
+    y = X @ rng.standard_normal(4) + 2.0
+    est = GDRegressor(tol=1e-10).partial_fit(X[:20], y[:20])
+    est.partial_fit(X[20:], y[20:])
+    assert relative(est.coef_, GDRegressor(tol=1e-10).fit(X, y).coef_) < 1e-6
+
+
+@pytest.mark.parametrize("scale", [1e-170, 1e160])
+def test_extreme_data_are_refused_not_wrong(scale):
+    """The scatter matrix of such data over- or underflows, and a stream
+    cannot rescale later chunks: a clear error instead of zeros."""
+    X, y, _ = data(n=50, d=3)
+    with pytest.raises(ValueError, match="over- or underflow"):
+        GDRegressor().partial_fit(X * scale, y)

@@ -161,7 +161,8 @@ def test_fit_starts_over():
     rng = np.random.default_rng(9)
     X, y = rng.standard_normal((50, 3)), rng.standard_normal(50)
     est = PinvRegressor().partial_fit(X[:25], y[:25]).fit(X[25:], y[25:])
-    est.partial_fit(X[:25], y[:25])  # continues nothing: fit dropped the rows
+    with pytest.warns(UserWarning, match="after fit starts a new stream"):
+        est.partial_fit(X[:25], y[:25])  # fit's rows are not in the stream
     assert_allclose(est.coef_, PinvRegressor().fit(X[:25], y[:25]).coef_)
 
 
