@@ -11,12 +11,21 @@ never gathered.  The computation runs on the active
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array
 
 from ._algorithms.statistics import RowStatistics
 
-__all__ = ["is_dask_collection", "predict_blocks", "row_statistics", "sgd_epoch"]
+__all__ = [
+    "is_dask_collection",
+    "predict_blocks",
+    "row_statistics",
+    "sgd_epoch",
+    "sgd_epochs",
+]
 
 
 def is_dask_collection(X) -> bool:
@@ -146,3 +155,37 @@ def sgd_epoch(model, X, y, sample_weight, order):
     for i in order.permutation(len(x_blocks)):
         model = step(model, x_blocks[i], y_blocks[i], w_blocks[i]).compute()
     return model
+
+
+def sgd_epochs(model, X, y, sample_weight, order):
+    """``fit``'s epochs for an SGDMiniBatchRegressor on dask arrays.
+
+    Each epoch is :func:`sgd_epoch`; the run stops as ``fit`` does on the
+    epoch objective (``tol`` relative under ``learning_rate="auto"``) after
+    ``n_iter_no_change`` epochs without improvement, and warns at
+    ``max_iter``.  Returns the fitted model, the epoch objectives and the
+    best of them.
+    """
+    n_chunks = X.rechunk({1: -1}).numblocks[0]
+    best, no_improvement, curve = np.inf, 0, []
+    for _ in range(model.max_iter):
+        model = sgd_epoch(model, X, y, sample_weight, order)
+        objective = float(np.mean(model.loss_curve_[-n_chunks:]))
+        curve.append(objective)
+        tol = model.tol
+        if tol is not None and getattr(model._sgd.schedule, "preconditioned", False):
+            tol = tol * abs(best) if np.isfinite(best) else tol  # as in memory
+        improved = tol is None or objective <= best - tol
+        best = min(best, objective)
+        no_improvement = 0 if improved else no_improvement + 1
+        if no_improvement >= model.n_iter_no_change:
+            return model, curve, best
+    if model.tol is not None:
+        warnings.warn(
+            f"SGDMiniBatchRegressor stopped at max_iter={model.max_iter} epochs "
+            f"before the objective stopped improving by tol={model.tol}. "
+            "Consider increasing max_iter.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    return model, curve, best

@@ -13,6 +13,7 @@ The rank that keeps a fraction of the energy is chosen in one place,
 from __future__ import annotations
 
 import warnings
+from numbers import Integral
 
 import numpy as np
 import scipy.linalg as sl
@@ -34,6 +35,7 @@ __all__ = [
     "lanczos_svd",
     "r_factor",
     "top",
+    "truncated_svd",
 ]
 
 #: Squared singular values summing to ``target * (1 - ENERGY_RTOL)`` count as
@@ -297,3 +299,24 @@ def grow_to_energy(svd, X, fraction):
             break
         k = min(2 * k, limit)
     return full_svd_energy(X, fraction)
+
+
+def truncated_svd(solver, X, n_components, random_state):
+    """The top triplets of X by an SVD solver component, for ``n_components``
+    a rank (at most ``min(m, n)``) or a fraction of the energy (the solver's
+    ``svd_energy`` if it has one, else :func:`grow_to_energy`)."""
+    m, n = X.shape
+    if isinstance(n_components, Integral):
+        k = int(n_components)
+        if k > min(m, n):
+            raise ValueError(
+                f"n_components={k} must be at most min(n_samples, n_features)"
+                f" = {min(m, n)} (n_samples={m}, n_features={n})."
+            )
+        return solver.svd(X, k, random_state=random_state)
+    fraction = float(n_components)
+    if hasattr(solver, "svd_energy"):
+        return solver.svd_energy(X, fraction, random_state=random_state)
+    return grow_to_energy(
+        lambda k: solver.svd(X, k, random_state=random_state), X, fraction
+    )

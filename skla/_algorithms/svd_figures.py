@@ -6,17 +6,22 @@ a centred or residual copy of X.
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.extmath import svd_flip
 
 from .._data import column_moments
 from ._linalg import dot
+from .svd import energy_rank
 
 __all__ = [
+    "ExactSVD",
     "Figures",
     "column_variances",
+    "exact_svd_figures",
     "figures",
     "projection_error",
     "total_variance",
@@ -135,3 +140,42 @@ def figures(X, Z, s, Vt, *, total, scale=1.0):
         lost = projection_error(X, Vt)
     error = float(np.sqrt(lost / total)) if total > 0 else 0.0
     return Figures(explained_variance, ratio, energy_ratio, error)
+
+
+class ExactSVD(NamedTuple):
+    """The top triplets' right vectors and values, and the fit's figures."""
+
+    components: np.ndarray
+    singular_values: np.ndarray
+    figures: Figures
+
+
+def exact_svd_figures(statistics, n_components):
+    """The exact truncated SVD of the rows behind row statistics, and its
+    figures (see :meth:`~skla._algorithms.statistics.RowStatistics.right_svd`).
+
+    ``n_components`` is a rank (at most ``min(n_rows, n_features)``) or a
+    fraction of the energy.  Signs follow :func:`~sklearn.utils.extmath.svd_flip`
+    (``u_based_decision=False``); the reconstruction error comes from the
+    discarded singular values themselves.
+    """
+    U, s, Vt = statistics.right_svd()
+    total = float(np.sum(s**2))
+    if isinstance(n_components, Integral):
+        k = int(n_components)
+        if k > len(s):
+            raise ValueError(
+                f"n_components={k} must be at most min(n_samples, n_features)"
+                f" = {len(s)} (n_samples={statistics.n_rows} rows seen so far, "
+                f"n_features={statistics.n_features})."
+            )
+    else:
+        k = max(1, energy_rank(s, float(n_components) * total)[0])
+    _, Vt = svd_flip(U[:, :k], Vt[:k], u_based_decision=False)
+    variance, total_variance = statistics.svd_figures(Vt)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = variance / total_variance
+        energy_ratio = s[:k] ** 2 / total if total > 0 else s[:k] * 0
+    lost = float(np.sum(s[k:] ** 2))
+    error = float(np.sqrt(lost / total)) if total > 0 else 0.0
+    return ExactSVD(Vt, s[:k], Figures(variance, ratio, energy_ratio, error))

@@ -20,8 +20,8 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from .._algorithms._linalg import sum_of_squares
 from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
 from .._algorithms.statistics import RowStatistics
-from .._algorithms.svd import energy_rank, grow_to_energy
-from .._algorithms.svd_figures import figures
+from .._algorithms.svd import truncated_svd
+from .._algorithms.svd_figures import exact_svd_figures, figures
 from .._algorithms.svd_figures import (  # noqa: F401 (tests import it from here)
     total_variance as _total_variance,
 )
@@ -226,7 +226,7 @@ class TruncatedSVDCompressor(
                 "‖X‖² overflows the floating-point range even after scaling X "
                 "by a power of two."
             )
-        U, s, Vt = self._triplets(solver, scaled)
+        U, s, Vt = truncated_svd(solver, scaled, self.n_components, self.random_state)
         U, Vt = svd_flip(U, Vt, u_based_decision=False)
         Z = np.multiply(U, s, out=U) if U.dtype == np.result_type(U, s) else U * s
         self.components_ = np.asarray(Vt, dtype=X.dtype)
@@ -243,23 +243,6 @@ class TruncatedSVDCompressor(
             if scale != 1.0:
                 Z /= scale
             return Z.astype(X.dtype, copy=False)
-
-    def _triplets(self, solver, X):
-        m, n = X.shape
-        if isinstance(self.n_components, Integral):
-            k = int(self.n_components)
-            if k > min(m, n):
-                raise ValueError(
-                    f"n_components={k} must be at most min(n_samples, n_features)"
-                    f" = {min(m, n)} (n_samples={m}, n_features={n})."
-                )
-            return solver.svd(X, k, random_state=self.random_state)
-        fraction = float(self.n_components)
-        if hasattr(solver, "svd_energy"):
-            return solver.svd_energy(X, fraction, random_state=self.random_state)
-        return grow_to_energy(
-            lambda k: solver.svd(X, k, random_state=self.random_state), X, fraction
-        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -325,23 +308,15 @@ class TruncatedSVDCompressor(
 
     def _set_from_statistics(self, statistics, dtype):
         """The exact SVD of the rows behind ``statistics``, as fitted attributes."""
-        U, s, Vt = statistics.right_svd()
-        total = float(np.sum(s**2))
-        k = self._streamed_rank(s, total, statistics.n_rows)
-        _, Vt = svd_flip(U[:, :k], Vt[:k], u_based_decision=False)
-        variance, total_variance = statistics.svd_figures(Vt)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            self.explained_variance_ratio_ = variance / total_variance
-            self.explained_energy_ratio_ = (
-                s[:k] ** 2 / total if total > 0 else s[:k] * 0
-            )
-            lost = float(np.sum(s[k:] ** 2))
-            self.reconstruction_error_ = float(np.sqrt(lost / total)) if total else 0.0
-        self.components_ = np.asarray(Vt, dtype=dtype)
-        self.n_components_ = k
-        self.singular_values_ = np.asarray(s[:k], dtype=dtype)
-        self.explained_variance_ = variance
-        m, n = statistics.n_rows, statistics.n_features
+        fit = exact_svd_figures(statistics, self.n_components)
+        self.components_ = np.asarray(fit.components, dtype=dtype)
+        self.n_components_ = len(fit.singular_values)
+        self.singular_values_ = np.asarray(fit.singular_values, dtype=dtype)
+        self.explained_variance_ = fit.figures.explained_variance
+        self.explained_variance_ratio_ = fit.figures.explained_variance_ratio
+        self.explained_energy_ratio_ = fit.figures.explained_energy_ratio
+        self.reconstruction_error_ = fit.figures.reconstruction_error
+        m, n, k = statistics.n_rows, statistics.n_features, self.n_components_
         self.compression_ratio_ = m * n / (k * (m + n + 1))
         self.algorithm_ = None
 
@@ -358,19 +333,6 @@ class TruncatedSVDCompressor(
         self.__dict__.pop("feature_names_in_", None)
         self.__dict__.pop("_statistics", None)  # partial_fit starts over
         return self
-
-    def _streamed_rank(self, s, total, n_rows):
-        """The rank ``n_components`` asks for, from all singular values."""
-        if isinstance(self.n_components, Integral):
-            k = int(self.n_components)
-            if k > len(s):
-                raise ValueError(
-                    f"n_components={k} must be at most min(n_samples, n_features)"
-                    f" = {len(s)} (n_samples={n_rows} rows seen so far, "
-                    f"n_features={self.n_features_in_})."
-                )
-            return k
-        return max(1, energy_rank(s, float(self.n_components) * total)[0])
 
     def transform(self, X):
         """Project X onto the right singular vectors, ``Z = X V_k``.

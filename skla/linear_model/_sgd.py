@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import copy
-import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import ShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
@@ -395,7 +393,7 @@ default=None
         rule is fit's tol on the epoch objective (relative under "auto"),
         with partial_fit's semantics otherwise: no optimality check over all
         rows, and no plateau steps of the "adaptive" schedule."""
-        from .._dask import sgd_epoch
+        from .._dask import sgd_epochs
 
         if self.early_stopping or coef_init is not None or intercept_init is not None:
             raise ValueError(
@@ -406,31 +404,9 @@ default=None
         if not self.warm_start:
             for name in ("_sgd", "coef_", "intercept_", "t_"):
                 self.__dict__.pop(name, None)
-        order = check_random_state(self.random_state)
-        n_chunks = X.rechunk({1: -1}).numblocks[0]
-        model, best, no_improvement, curve = self, np.inf, 0, []
-        for _ in range(self.max_iter):
-            model = sgd_epoch(model, X, y, sample_weight, order)
-            objective = float(np.mean(model.loss_curve_[-n_chunks:]))
-            curve.append(objective)
-            schedule = model._sgd.schedule
-            tol = self.tol
-            if tol is not None and getattr(schedule, "preconditioned", False):
-                tol = tol * abs(best) if np.isfinite(best) else tol  # as in memory
-            improved = tol is None or objective <= best - tol
-            best = min(best, objective)
-            no_improvement = 0 if improved else no_improvement + 1
-            if no_improvement >= self.n_iter_no_change:
-                break
-        else:
-            if self.tol is not None:
-                warnings.warn(
-                    f"SGDMiniBatchRegressor stopped at max_iter={self.max_iter} "
-                    "epochs before the objective stopped improving by "
-                    f"tol={self.tol}. Consider increasing max_iter.",
-                    ConvergenceWarning,
-                    stacklevel=3,
-                )
+        model, curve, best = sgd_epochs(
+            self, X, y, sample_weight, check_random_state(self.random_state)
+        )
         self.__dict__.update(model.__dict__)  # the worker's copy, back here
         self.n_iter_, self.loss_curve_, self.best_loss_ = len(curve), curve, best
         return self
