@@ -239,3 +239,19 @@ def test_review_cases_zero_weights_validation_and_refusals():
         est.fit(chunked(X[:, :2]), chunked(y), sample_weight=chunked(-w))
     assert est.n_features_in_ == 3
     assert est.coef_.shape == (3,)
+
+
+def test_lazy_outputs_declare_the_dtype_they_compute():
+    """A float32 model on float64 blocks computes float64: the lazy array
+    says so (it declared float32)."""
+    from skla import TruncatedSVDCompressor
+
+    X = np.random.default_rng(8).standard_normal((200, 4))
+    X32 = da.from_array(X.astype(np.float32), chunks=50)
+    X64 = da.from_array(X, chunks=50)
+    y = X @ [1.0, 2.0, 3.0, 4.0]
+    for lazy in (
+        PinvRegressor().fit(X32, y.astype(np.float32)).predict(X64),
+        TruncatedSVDCompressor(2).fit(X32).transform(X64),
+    ):
+        assert lazy.dtype == lazy.compute().dtype == np.float64

@@ -61,8 +61,7 @@ def _preconditioner(objective, precondition):
     """
     curvature = objective.curvature()
     constant = np.zeros(len(curvature), dtype=bool)
-    if hasattr(objective, "constant_columns"):
-        constant[: objective.n_penalized] = objective.constant_columns()
+    constant[: objective.n_penalized] = objective.constant_columns()
     if not precondition:
         return np.where(constant, 0.0, 1.0)
     # Every column on its own scale, however far apart (1e-8 next to 1e8); a

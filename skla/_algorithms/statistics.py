@@ -36,7 +36,7 @@ from .._data import LstsqProblem, weighted_mean
 from .lstsq import GramFactorisation, solve_from_svd, thin_svd
 from .objectives import QuadraticObjective
 from .qr import augmented_r, householder
-from .scaling import max_abs
+from .scaling import power_of_two_scale
 
 __all__ = ["RowStatistics"]
 
@@ -123,6 +123,7 @@ class RowStatistics:
         problem = LstsqProblem(X, Y, sample_weight, *offsets)
         if gram:
             S, offset_scale = _scatter(problem)
+            _check_scatter_range(X, Y, S)
             return cls(d, k, n, weight, mean, None, low, high, S, offset_scale)
         R = augmented_r(problem) if n else np.zeros((d + k, d + k))
         return cls(d, k, n, weight, mean, np.asarray(R), low, high)
@@ -252,18 +253,19 @@ class RowStatistics:
         return variance, float(np.sum(Rc**2)) / self.weight
 
 
-def _check_scatter_range(X, Y):
+def _check_scatter_range(X, Y, S=None):
     """Refuse entries whose squares over- or underflow in the scatter matrix
     (``fit`` rescales such data by a power of two; a stream cannot, since
-    later chunks may differ)."""
+    later chunks may differ).  Before: the strided sample that decides fit's
+    rescaling (no full pass); after: an overflow an unsampled row caused."""
+    extreme = S is not None and not np.isfinite(S).all()
     for name, data in (("X", X), ("y", Y)):
-        largest = max_abs(data)
-        if largest > 0 and not 2.0**-200 <= largest <= 2.0**200:
+        if extreme or power_of_two_scale(data) != 1.0:
             raise ValueError(
-                f"{name} has entries of size {largest:.1e}: their squares would "
-                "over- or underflow in the streamed scatter matrix. Rescale "
-                "the data (e.g. by a power of two), or stream the R factor "
-                "(PinvRegressor with solver='auto')."
+                f"{name if not extreme else 'X or y'} has entries beyond 1e±60: "
+                "their squares would over- or underflow in the streamed "
+                "scatter matrix. Rescale the data (e.g. by a power of two), or "
+                "stream the R factor (PinvRegressor with solver='auto')."
             )
 
 

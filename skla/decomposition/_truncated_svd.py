@@ -349,9 +349,8 @@ class TruncatedSVDCompressor(
         """
         check_is_fitted(self)
         if is_dask_collection(X):  # lazy, chunked by rows like X
-            return predict_blocks(
-                self.transform, X, self.n_components_, self.components_.dtype
-            )
+            dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+            return predict_blocks(self.transform, X, self.n_components_, dtype)
         X = validate_data(
             self,
             X,
@@ -377,11 +376,9 @@ class TruncatedSVDCompressor(
         """
         check_is_fitted(self)
         if is_dask_collection(X):  # lazy, chunked by rows like X
+            dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
             return predict_blocks(
-                self.inverse_transform,
-                X,
-                self.components_.shape[1],
-                self.components_.dtype,
+                self.inverse_transform, X, self.components_.shape[1], dtype
             )
         Z = check_array(X, dtype=(np.float64, np.float32))
         if Z.shape[1] != self.n_components_:

@@ -189,7 +189,9 @@ class LinearRegressorMixin(MultiOutputMixin, RegressorMixin):
         check_is_fitted(self)
         if is_dask_collection(X):  # lazy, chunked by rows like X
             outputs = None if np.ndim(self.coef_) == 1 else self.coef_.shape[0]
-            return predict_blocks(self.predict, X, outputs, self.coef_.dtype)
+            # Blocks are predicted in X's float dtype (float64 otherwise).
+            dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+            return predict_blocks(self.predict, X, outputs, dtype)
         X = validate_data(
             self,
             X,

@@ -271,7 +271,8 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
                 GramAccuracyWarning,
                 stacklevel=3,
             )
-        coef = self._check_solution(coef, problem=None, expected=coef.shape)
+        expected = (statistics.n_features, statistics.n_targets)
+        coef = self._check_solution(coef, expected)
         self._set_coef(coef, None, y_ndim, intercept, dtype=dtype)
         self.rank_ = rank
         self.singular_values_ = s.astype(dtype)
@@ -315,7 +316,7 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         if rtol is None:
             rtol = max(X.shape) * np.finfo(X.dtype).eps
         result = self.solver_.solve(problem, alpha=alpha, rtol=rtol)
-        coef = self._check_solution(result.coef, problem)
+        coef = self._check_solution(result.coef, (problem.shape[1], problem.n_targets))
         intercept = None
         if cx != 1.0 or cy != 1.0:
             if problem.X_offset is not None:
@@ -332,10 +333,9 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         self.solver_used_ = result.solver
         return self
 
-    def _check_solution(self, coef, problem, expected=None):
-        """Refuse a solution of the wrong shape or with non-finite values."""
-        if expected is None:
-            expected = (problem.shape[1], problem.n_targets)
+    def _check_solution(self, coef, expected):
+        """Refuse a solution of the wrong shape (``expected``, (n_features,
+        n_targets)) or with non-finite values."""
         coef = np.asarray(coef, dtype=np.float64)
         if coef.shape != expected:
             raise ValueError(

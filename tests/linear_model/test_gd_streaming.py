@@ -117,3 +117,12 @@ def test_extreme_data_are_refused_not_wrong(scale):
     X, y, _ = data(n=50, d=3)
     with pytest.raises(ValueError, match="over- or underflow"):
         GDRegressor().partial_fit(X * scale, y)
+
+
+def test_an_extreme_row_the_sample_misses_is_refused():
+    """One row of 1e170 among 20000 ordinary ones, outside the strided sample
+    that decides cheaply: its square overflows the scatter matrix, caught."""
+    X, y, _ = data(n=20_000, d=3)
+    X[1] = 1e170
+    with pytest.raises(ValueError, match="over- or underflow"):
+        GDRegressor().partial_fit(X, y)
