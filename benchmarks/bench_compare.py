@@ -3,7 +3,9 @@
 For refactors (issue 12: "no slowdown"), times the same jobs with skla
 imported from two source trees, each job in a fresh process, the trees
 taking turns round after round; a job's time is its best fit over all
-rounds.  Make the base tree with ``git worktree add /tmp/base <commit>``::
+rounds.  ``--in-script`` runs numpy BLAS work right before every fit, as a
+user's script does.  Make the base tree with
+``git worktree add /tmp/base <commit>``::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
         python benchmarks/bench_compare.py --base /tmp/base
@@ -68,8 +70,19 @@ def _estimator(what, arg):
     }[what]()
 
 
-def worker(root, job, repeats):
-    """Best of ``repeats`` fits of one job, skla imported from ``root``."""
+def _numpy_work(size=600):
+    """What a user's script does between fits: numpy BLAS work (numpy's
+    OpenBLAS pool, whose threads then spin against scipy's)."""
+    import numpy as np
+
+    a = np.random.default_rng(1).standard_normal((size, size))
+    for _ in range(3):
+        a = a @ a.T / size
+
+
+def worker(root, job, repeats, in_script=False):
+    """Best of ``repeats`` fits of one job, skla imported from ``root``;
+    ``in_script``: numpy work right before every fit."""
     sys.path.insert(0, root)
     import warnings
 
@@ -83,6 +96,8 @@ def worker(root, job, repeats):
     best = float("inf")
     for _ in range(repeats):
         estimator = _estimator(what, arg)
+        if in_script:
+            _numpy_work()
         start = time.perf_counter()
         estimator.fit(*data)
         best = min(best, time.perf_counter() - start)
@@ -96,10 +111,15 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5, help="fits per process")
     parser.add_argument("--jobs", default=",".join(JOBS), help="comma-separated")
+    parser.add_argument(
+        "--in-script",
+        action="store_true",
+        help="numpy BLAS work right before every fit, as in a user's script",
+    )
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return worker(*args.worker, args.repeats)
+        return worker(*args.worker, args.repeats, args.in_script)
     trees = {"base": str(Path(args.base).resolve()), "new": args.new}
     jobs = args.jobs.split(",")
     times = {}
@@ -109,6 +129,7 @@ def main():
             for name, root in order if r % 2 == 0 else order[::-1]:
                 command = [sys.executable, __file__, "--worker", root, job]
                 command += ["--base", root, "--repeats", str(args.repeats)]
+                command += ["--in-script"] if args.in_script else []
                 out = subprocess.run(
                     command,
                     capture_output=True,
