@@ -1,10 +1,9 @@
 """Dask arrays: PinvRegressor's fit reduces row statistics over the chunks.
 
-The cluster is a ``distributed.LocalCluster`` on 127.0.0.1 only: two worker
-processes with 1 GiB each, closed after the module.
+The cluster is the ``client`` fixture of ``conftest.py``: a LocalCluster on
+127.0.0.1 only, two worker processes with 1 GiB each.
 """
 
-import logging
 import pickle
 import subprocess
 import sys
@@ -35,21 +34,6 @@ def test_default_scheduler_without_a_client():
     X, y, _ = make_spectral_regression(5000, 8, cond=10.0, noise=1.0, random_state=0)
     streamed = PinvRegressor().fit(da.from_array(X, chunks=(700, 8)), y)
     assert relative(streamed.coef_, PinvRegressor().fit(X, y).coef_) < 1e-10
-
-
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        memory_limit="1GiB",
-        silence_logs=logging.ERROR,
-    )
-    with cluster, distributed.Client(cluster, timeout="60s") as client:
-        yield client
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False])

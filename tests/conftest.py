@@ -1,0 +1,24 @@
+"""Fixtures shared by the test modules."""
+
+import logging
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def client():
+    """A ``distributed.Client`` on a LocalCluster on 127.0.0.1 only: two
+    worker processes with 1 GiB each, one thread each, closed after the run
+    (skipped where distributed is not installed)."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        memory_limit="1GiB",
+        silence_logs=logging.ERROR,
+    )
+    with cluster, distributed.Client(cluster, timeout="60s") as client:
+        yield client
