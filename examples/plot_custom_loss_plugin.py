@@ -22,6 +22,7 @@ class LogCosh:
     """ℓ(r) = log cosh(r): its derivative tanh(r) is bounded by 1."""
 
     smoothness = 1.0  # |ℓ''| <= 1: lets the solvers pick a safe step
+    separable = True  # one term per row: a dask fit may add up its chunks
 
     def value(self, y, y_pred, sample_weight):
         r = y - y_pred

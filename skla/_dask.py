@@ -22,9 +22,11 @@ from ._algorithms.statistics import RowStatistics
 __all__ = [
     "is_dask_collection",
     "predict_blocks",
+    "row_blocks",
     "row_statistics",
     "sgd_epoch",
     "sgd_epochs",
+    "tree_reduce",
 ]
 
 
@@ -89,6 +91,35 @@ def _merge(a, b):
     return a.merge(b)
 
 
+def row_blocks(X, y, sample_weight):
+    """The delayed ``(X, y, w)`` blocks of X's row chunks (whole rows; y and
+    w None where not given, y chunked like X's rows)."""
+    X = _check_rows(X)
+    x_blocks = X.to_delayed().ravel()
+    y_blocks = [None] * len(x_blocks)
+    if y is not None:
+        y_blocks = _rows_like(X, y, "y").to_delayed().ravel()
+    w_blocks = [None] * len(x_blocks)
+    if sample_weight is not None:
+        w = _rows_like(X, sample_weight, "sample_weight")
+        w_blocks = w.to_delayed().ravel()
+    return list(zip(x_blocks, y_blocks, w_blocks, strict=True))
+
+
+def tree_reduce(parts, combine):
+    """``parts`` (delayed) combined pairwise in a tree: one delayed result,
+    ``log₂`` of their number deep."""
+    import dask
+
+    combine = dask.delayed(combine, pure=True)
+    parts = list(parts)
+    while len(parts) > 1:
+        odd = [parts.pop()] if len(parts) % 2 else []
+        parts = [combine(a, b) for a, b in zip(parts[::2], parts[1::2], strict=True)]
+        parts += odd
+    return parts[0]
+
+
 def row_statistics(
     X, y, sample_weight, *, centre, gram=False, ranges=False
 ) -> RowStatistics:
@@ -102,24 +133,12 @@ def row_statistics(
     """
     import dask
 
-    X = _check_rows(X)
-    w = None if sample_weight is None else _rows_like(X, sample_weight, "sample_weight")
-    x_blocks = X.to_delayed().ravel()
-    y_blocks = [None] * len(x_blocks)
-    if y is not None:
-        y_blocks = _rows_like(X, y, "y").to_delayed().ravel()
-    w_blocks = [None] * len(x_blocks) if w is None else w.to_delayed().ravel()
     chunk = dask.delayed(_chunk, pure=True)
-    merge = dask.delayed(_merge, pure=True)
     parts = [
         chunk(xb, yb, wb, centre, gram, ranges)
-        for xb, yb, wb in zip(x_blocks, y_blocks, w_blocks, strict=True)
+        for xb, yb, wb in row_blocks(X, y, sample_weight)
     ]
-    while len(parts) > 1:
-        odd = [parts.pop()] if len(parts) % 2 else []
-        parts = [merge(a, b) for a, b in zip(parts[::2], parts[1::2], strict=True)]
-        parts += odd
-    return parts[0].compute()
+    return tree_reduce(parts, _merge).compute()
 
 
 def predict_blocks(predict, X, n_outputs, dtype):
@@ -145,15 +164,10 @@ def sgd_epoch(model, X, y, sample_weight, order):
     tasks, the schedulers would read chunks ahead of the chain."""
     import dask
 
-    X = _check_rows(X)
-    x_blocks = X.to_delayed().ravel()
-    y_blocks = _rows_like(X, y, "y").to_delayed().ravel()
-    w_blocks = [None] * len(x_blocks)
-    if sample_weight is not None:
-        w_blocks = _rows_like(X, sample_weight, "sample_weight").to_delayed().ravel()
+    blocks = row_blocks(X, y, sample_weight)
     step = dask.delayed(_partial_fit, pure=False)
-    for i in order.permutation(len(x_blocks)):
-        model = step(model, x_blocks[i], y_blocks[i], w_blocks[i]).compute()
+    for i in order.permutation(len(blocks)):
+        model = step(model, *blocks[i]).compute()
     return model
 
 

@@ -54,6 +54,16 @@ class Loss(Protocol):
       step treats such a loss as one without a curvature bound when the
       bound is below the targets' spread: most residuals then sit where the
       loss is linear, and steps sized by the curvature would crawl.
+    - ``separable``: True if the loss is a sum of one term per row, each
+      with its own weight, so that its value and gradient over rows split
+      into chunks are the chunks' values and gradients added up (each chunk
+      passed its share of the weights).  A cluster fit (dask arrays) needs
+      it, or the pair below; without either it refuses the loss rather
+      than add up chunks of a loss that does not add up.
+    - ``core`` and ``combine(c)``: a loss that is a function of the
+      per-target totals ``c`` of a separable ``core`` loss (RMSE of the
+      squared error): ``combine`` returns the loss's value and, per target,
+      the factor that turns ``core``'s gradient into the loss's.
 
     Examples
     --------
@@ -79,6 +89,7 @@ class _SeparableLoss(Component):
 
     smoothness = None
     quadratic = False
+    separable = True
 
     def value(self, y, y_pred, sample_weight):
         return float(sample_weight @ self._loss(y - y_pred).sum(axis=1))
@@ -235,9 +246,32 @@ class RMSE(Component):
 
     smoothness = None
     quadratic = False
+    separable = False
+    core = SquaredError()  # RMSE_t = sqrt(2 c_t), c_t the mean of ½ r² per target
 
     def value(self, y, y_pred, sample_weight):
         return float(np.sqrt(sample_weight @ (y - y_pred) ** 2).sum())
+
+    def combine(self, c):
+        """The RMSE and its gradient's factors from the per-target totals
+        ``c`` of :attr:`core`: ``Σ √(2c)``, and ``1/√(2c)`` (0 at an exact
+        fit, as :meth:`gradient`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> y, p = np.array([[3.0], [1.0]]), np.array([[0.0], [1.0]])
+        >>> w, rmse = np.full(2, 0.5), RMSE()
+        >>> value, factor = rmse.combine([rmse.core.value(y, p, w)])
+        >>> bool(np.isclose(value, rmse.value(y, p, w)))
+        True
+        >>> g = factor * rmse.core.gradient(y, p, w)
+        >>> bool(np.allclose(g, rmse.gradient(y, p, w)))
+        True
+        """
+        rmse = np.sqrt(2.0 * np.asarray(c, dtype=np.float64))
+        factor = np.divide(1.0, rmse, out=np.zeros_like(rmse), where=rmse > 0)
+        return float(rmse.sum()), factor
 
     def gradient(self, y, y_pred, sample_weight):
         r = y - y_pred

@@ -299,30 +299,63 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         self._set_coef(result.coef, None, y_ndim, intercept, dtype=dtype)
 
     def _fit_dask(self, X, y, sample_weight):
-        """fit on dask arrays (squared loss): the scatter matrix reduced over
-        the chunks once, then the solver on the d×d statistics locally."""
+        """fit on dask arrays.  The squared loss: the scatter matrix reduced
+        over the chunks once, then the solver on the d×d statistics locally.
+        Other losses: the chunks persisted on the workers, one map-reduce of
+        value and gradient per point (see :mod:`skla._dask_loss`)."""
         from .._dask import row_statistics
+        from .._dask_loss import ChunkedLossObjective, chunked_form, persist_blocks
 
         loss, penalty = self._resolve_loss_and_penalty()
-        if not getattr(loss, "quadratic", False):
-            raise ValueError(
-                "GDRegressor.fit on dask arrays needs loss='squared_error' "
-                f"(got loss={self.loss!r}); other losses on dask are not "
-                "supported yet: compute X into memory, or use "
-                "SGDMiniBatchRegressor.partial_fit over its chunks."
-            )
+        quadratic = getattr(loss, "quadratic", False)
+        if not quadratic:
+            chunked_form(loss, self.loss)  # refused before any pass
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         statistics = row_statistics(
             X, y, sample_weight, centre=self.fit_intercept, gram=True, ranges=True
         )
-        coef = None
-        if self.warm_start and getattr(self, "n_features_in_", None) == X.shape[1]:
-            coef = self._coef_matrix(self.coef_, X.shape[1], statistics.n_targets)
+        if not statistics.weight > 0:
+            raise ValueError("sample_weight sums to zero: there is nothing to fit.")
+        d, k = X.shape[1], statistics.n_targets
+        coef = intercept = None
+        if self.warm_start and getattr(self, "n_features_in_", None) == d:
+            coef = self._coef_matrix(self.coef_, d, k)
+            intercept = self.intercept_
         # Attributes change only once the statistics are in.
         self.loss_, self.penalty_ = loss, penalty
-        self._solve_statistics(statistics, coef, np.ndim(y), dtype)
+        if quadratic:
+            self._solve_statistics(statistics, coef, np.ndim(y), dtype)
+        else:
+            objective = ChunkedLossObjective(
+                persist_blocks(X, y, sample_weight),
+                loss,
+                self.loss,
+                statistics,
+                self.fit_intercept,
+                dtype,
+            )
+            theta = self._solve_chunked(objective, statistics, coef, intercept)
+            beta, offset = theta[:d], None
+            if self.fit_intercept:  # θ's last row: the offset of centred data
+                offset = theta[d] - statistics.mean[:d] @ beta
+            self._set_coef(beta, None, np.ndim(y), offset, dtype=dtype)
         self._fitted_on_dask(X)
         return self
+
+    def _solve_chunked(self, objective, statistics, coef, intercept):
+        """Solve a :class:`~skla._dask_loss.ChunkedLossObjective` from a warm
+        ``coef``/``intercept`` (zeros if None): θ stacks β over the offset."""
+        self.learning_rate_ = resolve(
+            "step_size", self.learning_rate, param="learning_rate"
+        )
+        d, k = statistics.n_features, statistics.n_targets
+        theta = np.zeros((d + self.fit_intercept, k))
+        if coef is not None:
+            theta[:d] = coef
+            if self.fit_intercept:  # the offset of centred data: b + μβ
+                theta[d] = intercept + statistics.mean[:d] @ coef
+        alpha = float(self.alpha)
+        return self._solve(objective, self.penalty_, alpha, theta, k).coef
 
     def _solve(self, objective, penalty, alpha, theta0, n_targets):
         """Run the solver on ``objective`` from ``theta0`` (zeros if None);
