@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array
 
+from ._algorithms.convergence import far_from_optimum
 from ._algorithms.statistics import RowStatistics
 
 __all__ = [
@@ -157,49 +158,97 @@ def _partial_fit(model, X, y, w):
     return model.partial_fit(X, y, sample_weight=w)
 
 
-def sgd_epoch(model, X, y, sample_weight, order):
-    """One epoch of ``model.partial_fit`` over X's row chunks in a random
-    order (``order``, a RandomState), each on the chunk's worker: the model
-    travels, the data do not.  One chunk at a time: as a single chain of
-    tasks, the schedulers would read chunks ahead of the chain."""
+def sgd_epoch(model, blocks, order):
+    """One epoch of ``model.partial_fit`` over the row chunks ``blocks`` in a
+    random order (``order``, a RandomState), each on the chunk's worker: the
+    model travels, the data do not.  One chunk at a time: as a single chain
+    of tasks, the schedulers would read chunks ahead of the chain.  Returns
+    the model and the order of the visit."""
     import dask
 
-    blocks = row_blocks(X, y, sample_weight)
     step = dask.delayed(_partial_fit, pure=False)
-    for i in order.permutation(len(blocks)):
+    visit = order.permutation(len(blocks))
+    for i in visit:
         model = step(model, *blocks[i]).compute()
-    return model
+    return model, visit
 
 
 def sgd_epochs(model, X, y, sample_weight, order):
     """``fit``'s epochs for an SGDMiniBatchRegressor on dask arrays.
 
-    Each epoch is :func:`sgd_epoch`; the run stops as ``fit`` does on the
-    epoch objective (``tol`` relative under ``learning_rate="auto"``) after
-    ``n_iter_no_change`` epochs without improvement, and warns at
-    ``max_iter``.  Returns the fitted model, the epoch objectives and the
-    best of them.
+    Each epoch is :func:`sgd_epoch`; its objective is the row-weighted mean
+    of the chunks' objectives.  The stopping rule is ``fit``'s, through the
+    same functions (:func:`~skla._algorithms.epochs.record_epoch` and
+    :func:`~skla._algorithms.epochs.may_stop`): ``tol`` and
+    ``n_iter_no_change`` on the epoch objective (``tol`` relative under
+    ``learning_rate="auto"``), the "adaptive" schedule's smaller steps at a
+    plateau, and the :class:`~skla._algorithms.convergence.OptimalityCheck`
+    over all rows -- a map-reduce of the loss and its gradient, see
+    :class:`skla._dask_loss.ChunkedRows` -- before "auto" stops and after
+    the run (it warns when far from the optimum).  Returns the fitted model
+    and the run (:class:`~skla._algorithms.epochs.Epochs`).
     """
-    n_chunks = X.rechunk({1: -1}).numblocks[0]
-    best, no_improvement, curve = np.inf, 0, []
-    for _ in range(model.max_iter):
-        model = sgd_epoch(model, X, y, sample_weight, order)
-        objective = float(np.mean(model.loss_curve_[-n_chunks:]))
-        curve.append(objective)
-        tol = model.tol
-        if tol is not None and getattr(model._sgd.schedule, "preconditioned", False):
-            tol = tol * abs(best) if np.isfinite(best) else tol  # as in memory
-        improved = tol is None or objective <= best - tol
-        best = min(best, objective)
+    from ._algorithms.epochs import Epochs, may_stop, record_epoch
+
+    blocks = row_blocks(X, y, sample_weight)
+    sizes = np.array(_check_rows(X).chunks[0], dtype=np.float64)
+    start = _engine_start(model)
+    run, check, no_improvement = Epochs(), None, 0
+    for epoch in range(model.max_iter):
+        model, visit = sgd_epoch(model, blocks, order)
+        engine, run.n_iter = model._sgd, epoch + 1
+        if start is None:  # a cold start: zeros
+            start = tuple(np.zeros_like(a) for a in engine.result())
+        chunks = np.asarray(model.loss_curve_[-len(blocks) :])
+        objective = float(sizes[visit] @ chunks / sizes.sum())
+        run.loss_curve.append(objective)
+        improved = record_epoch(run, engine, objective, None, model.tol)
         no_improvement = 0 if improved else no_improvement + 1
         if no_improvement >= model.n_iter_no_change:
-            return model, curve, best
-    if model.tol is not None:
-        warnings.warn(
-            f"SGDMiniBatchRegressor stopped at max_iter={model.max_iter} epochs "
-            f"before the objective stopped improving by tol={model.tol}. "
-            "Consider increasing max_iter.",
-            ConvergenceWarning,
-            stacklevel=4,
-        )
-    return model, curve, best
+            check = check or _optimality_check(engine, X, y, sample_weight, start)
+            if check is not None:
+                check.engine = engine
+            if may_stop(run, engine, check):  # may lower "adaptive"'s step
+                break
+            no_improvement = 0
+    else:
+        if model.tol is not None:
+            warnings.warn(
+                f"SGDMiniBatchRegressor stopped at max_iter={model.max_iter} "
+                f"epochs before the objective stopped improving by "
+                f"tol={model.tol}. Consider increasing max_iter.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+    if model.tol is not None and (not run.arrived or run.n_iter == model.max_iter):
+        check = check or _optimality_check(engine, X, y, sample_weight, start)
+        if check is not None:
+            check.engine = engine
+            far_from_optimum(engine, check, run.n_iter)
+    return model, run
+
+
+def _engine_start(model):
+    """A warm start's ``(coef, intercept)`` in the engine's coordinates, or
+    None (a cold start)."""
+    engine = getattr(model, "_sgd", None) if model.warm_start else None
+    return None if engine is None else tuple(a.copy() for a in engine.result())
+
+
+def _optimality_check(engine, X, y, sample_weight, start):
+    """The optimality check over the rows of the dask arrays, or None for a
+    loss that does not add up over chunks (it cannot be judged there)."""
+    from ._algorithms.convergence import OptimalityCheck
+    from ._dask_loss import ChunkedRows, chunked_form, validated_blocks
+
+    try:
+        chunked_form(engine.loss, None)
+    except ValueError:
+        return None
+    if sample_weight is None:
+        total = float(X.shape[0])
+    else:
+        total = float(_rows_like(_check_rows(X), sample_weight, "sample_weight").sum())
+    blocks = validated_blocks(X, y, sample_weight)
+    rows = ChunkedRows(blocks, total, scale=engine.x_scale)
+    return OptimalityCheck(engine, rows, start)

@@ -25,7 +25,13 @@ from sklearn.utils.validation import check_array
 from ._algorithms._linalg import power_iteration
 from ._data import centred_dot, centred_tdot
 
-__all__ = ["ChunkedLossObjective", "chunked_form"]
+__all__ = [
+    "ChunkedLossObjective",
+    "ChunkedRows",
+    "chunked_form",
+    "persist_blocks",
+    "validated_blocks",
+]
 
 
 def chunked_form(loss, name):
@@ -44,7 +50,7 @@ def chunked_form(loss, name):
             raise ValueError(f"loss={name!r}: its core loss is not separable.")
         return core, loss.combine
     raise ValueError(
-        f"GDRegressor.fit on dask arrays cannot add up loss={name!r} over "
+        f"A fit on dask arrays cannot add up loss={name!r} over "
         "chunks: a loss must declare `separable = True` (a sum of one term "
         "per row) or give `core` and `combine` (see skla.components.losses.Loss)."
     )
@@ -61,24 +67,35 @@ def _block(X, Y, w):
     return X, Y, w
 
 
-def _value_gradient(block, theta, core, offset, total_weight, fit_intercept):
-    """Per-target core totals and the core gradient ``[Aᵀ G; Σ G]`` of a chunk."""
+def _loss_pass(block, point, core, total_weight, offset, scale, gradient):
+    """Per-target core totals and, with ``gradient``, the core gradient
+    ``[Aᵀ G, Σ G]`` of one chunk, at ``point = (coef, intercept)``.
+
+    ``A = scale · X - 1 offsetᵀ`` (``offset`` None: no centring; ``scale``
+    a power of two, exact); ``coef`` None predicts the intercept alone.
+    """
     X, Y, w = block
-    d = X.shape[1]
-    P = centred_dot(X, theta[:d], offset)
-    if fit_intercept:
-        P += theta[d]
+    coef, intercept = point
+    P = np.zeros_like(Y)
+    if coef is not None:  # (scale·X - 1 offsetᵀ) coef, as centred_dot
+        P = centred_dot(X, coef * scale, None)
+        if offset is not None:
+            P -= offset @ coef
+    if intercept is not None:
+        P += intercept
     v = np.full(len(Y), 1.0 / total_weight) if w is None else w / total_weight
     totals = np.array([core.value(Y[:, [t]], P[:, [t]], v) for t in range(Y.shape[1])])
+    if not gradient:
+        return totals, 0.0, 0.0
     G = np.asarray(core.gradient(Y, P, v), dtype=np.float64)
-    gradient = centred_tdot(X, G, offset)
-    if fit_intercept:
-        gradient = np.vstack([gradient, G.sum(axis=0)])
-    return totals, gradient
+    grad = centred_tdot(X, G, None) * scale
+    if offset is not None:
+        grad -= np.multiply.outer(offset, G.sum(axis=0))
+    return totals, grad, G.sum(axis=0)
 
 
 def _add(a, b):
-    return a[0] + b[0], a[1] + b[1]
+    return tuple(x + y for x, y in zip(a, b, strict=True))
 
 
 def _sum(*parts):
@@ -98,6 +115,70 @@ def _grouped(parts, size=64):
         return parts
     add = dask.delayed(_sum, pure=True)
     return [add(*parts[i : i + size]) for i in range(0, len(parts), size)]
+
+
+class ChunkedRows:
+    """Full passes of a loss over the rows of dask chunks: map-reduces.
+
+    The chunks are ``(X, Y, w)`` blocks (see :func:`row_blocks`), persisted
+    or not; each pass computes every chunk's share where it lives and the
+    client adds up ``(d + 1) × k`` numbers per chunk.
+
+    Parameters
+    ----------
+    blocks : list of dask.delayed
+    total_weight : float
+        ``Σ w`` over all rows (the number of rows without weights).
+    scale : float, default=1.0
+        The rows are those of ``scale · X`` (SGD's ``x_scale``).
+    """
+
+    def __init__(self, blocks, total_weight, scale=1.0):
+        self.blocks = blocks
+        self.total_weight = float(total_weight)
+        self.scale = float(scale)
+
+    def loss(self, loss, coef, intercept, *, gradient=True, offset=None, name=None):
+        """The loss's weighted mean over all rows of ``(scale·X - offset) coef
+        + intercept`` and, with ``gradient``, its gradient with respect to
+        ``coef`` and ``intercept``: ``(value, grad, grad_b)``.
+
+        ``name`` is the loss's parameter value, for the error a loss that
+        does not add up over chunks gets (see :func:`chunked_form`).
+        """
+        import dask
+
+        core, combine = chunked_form(loss, name if name is not None else loss)
+        point = dask.delayed((coef, intercept))  # sent once
+        chunk = dask.delayed(_loss_pass, pure=True)
+        parts = [
+            chunk(b, point, core, self.total_weight, offset, self.scale, gradient)
+            for b in self.blocks
+        ]
+        totals, grad, grad_b = functools.reduce(_add, dask.compute(*_grouped(parts)))
+        value, factors = combine(totals)
+        if not gradient:
+            return value, None, None
+        return value, grad * factors[None, :], grad_b * factors
+
+    def mean_y(self):
+        """The weighted mean of Y (one pass, loss-free)."""
+        import dask
+
+        parts = [dask.delayed(_weighted_y_sum, pure=True)(b) for b in self.blocks]
+        return functools.reduce(np.add, dask.compute(*parts)) / self.total_weight
+
+    def head(self, n_rows):
+        """The first rows of X (up to ``n_rows``, of the first chunk, times
+        ``scale``) and their weights."""
+        X, _, w = self.blocks[0].compute()
+        X = X[:n_rows] * self.scale
+        return X, None if w is None else w[:n_rows]
+
+
+def _weighted_y_sum(block):
+    _, Y, w = block
+    return Y.sum(axis=0) if w is None else w @ Y
 
 
 class ChunkedLossObjective:
@@ -125,17 +206,13 @@ class ChunkedLossObjective:
     cancelled = 0.0  # the value is a sum of non-negative terms
 
     def __init__(self, blocks, loss, name, statistics, fit_intercept, dtype):
-        import dask
-
-        self._blocks = blocks
-        self._core, self._combine = chunked_form(loss, name)
-        self._delayed = dask.delayed(_value_gradient, pure=True)
+        self._rows = ChunkedRows(blocks, statistics.weight)
+        self._loss, self._name = loss, name
         d = statistics.n_features
         quadratic = statistics.quadratic_objective(dtype)
         self._H = quadratic.H  # (weighted, centred) AᵀA / W: curvature
         self._constant = quadratic.constant_columns()
         self._offset = statistics.mean[:d] if statistics.centred else None
-        self._weight = statistics.weight
         self.fit_intercept = fit_intercept
         self.n_penalized = d
         self._last = None  # (θ, value, gradient) of the last point evaluated
@@ -145,25 +222,16 @@ class ChunkedLossObjective:
         return np.array(theta, dtype=np.float64)
 
     def _evaluate(self, theta):
-        import dask
-
         if self._last is not None and np.array_equal(self._last[0], theta):
             return self._last[1:]
-        point = dask.delayed(np.array(theta, dtype=np.float64))  # sent once
-        parts = [
-            self._delayed(
-                block,
-                point,
-                self._core,
-                self._offset,
-                self._weight,
-                self.fit_intercept,
-            )
-            for block in self._blocks
-        ]
-        totals, gradient = functools.reduce(_add, dask.compute(*_grouped(parts)))
-        value, factors = self._combine(totals)
-        self._last = (np.array(theta), value, gradient * factors[None, :])
+        d = self.n_penalized
+        intercept = theta[d] if self.fit_intercept else None
+        value, grad, grad_b = self._rows.loss(
+            self._loss, theta[:d], intercept, offset=self._offset, name=self._name
+        )
+        if self.fit_intercept:
+            grad = np.vstack([grad, grad_b])
+        self._last = (np.array(theta), value, grad)
         return self._last[1:]
 
     def value(self, theta, _):
@@ -194,13 +262,20 @@ class ChunkedLossObjective:
         return max(lam, float(scale[d])) if self.fit_intercept else lam
 
 
-def persist_blocks(X, y, sample_weight):
-    """The validated ``(X, Y, w)`` chunks of dask arrays, persisted where
-    they are computed (on the workers under a ``distributed.Client``)."""
+def validated_blocks(X, y, sample_weight):
+    """The ``(X, Y, w)`` chunks of dask arrays, each validated where it is
+    computed (delayed)."""
     import dask
 
     from ._dask import row_blocks
 
     block = dask.delayed(_block, pure=True)
-    blocks = [block(*parts) for parts in row_blocks(X, y, sample_weight)]
-    return list(dask.persist(*blocks))
+    return [block(*parts) for parts in row_blocks(X, y, sample_weight)]
+
+
+def persist_blocks(X, y, sample_weight):
+    """:func:`validated_blocks`, persisted where they are computed (on the
+    workers under a ``distributed.Client``)."""
+    import dask
+
+    return list(dask.persist(*validated_blocks(X, y, sample_weight)))

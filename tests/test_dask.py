@@ -247,6 +247,63 @@ def test_sgd_epochs_run_on_the_chunks_workers(client):
         SGDMiniBatchRegressor(early_stopping=True).fit(Xd, yd)
 
 
+def test_sgd_on_the_cluster_stops_as_fit_does(client):
+    """The stopping rule is fit's: stopped by tol far from the optimum, the
+    optimality check (a map-reduce over the chunks) warns as in memory; the
+    "adaptive" schedule's smaller steps at plateaus carry over from chunk to
+    chunk, so it stops where the in-memory fit does, not at max_iter."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    from skla import SGDMiniBatchRegressor
+
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((8000, 6)) * rng.uniform(0.5, 3.0, 6) + 5.0
+    y = X @ rng.standard_normal(6) + 1.0 + rng.standard_normal(8000)
+    Xd, yd = da.from_array(X, chunks=(4000, 6)), da.from_array(y, chunks=4000)
+    too_small = {"learning_rate": "constant", "eta0": 1e-6, "tol": 10.0}
+    for data in ((X, y), (Xd, yd)):
+        with pytest.warns(ConvergenceWarning, match="far from the optimum"):
+            est = SGDMiniBatchRegressor(random_state=0, **too_small).fit(*data)
+        assert est.n_iter_ == 6  # 1 + n_iter_no_change epochs, then the check
+    adaptive = {"learning_rate": "adaptive", "eta0": 1e-3, "random_state": 0}
+    on_dask = SGDMiniBatchRegressor(**adaptive).fit(Xd, yd)
+    in_memory = SGDMiniBatchRegressor(**adaptive).fit(X, y)
+    assert in_memory.n_iter_ < 100  # max_iter is 1000
+    assert abs(on_dask.n_iter_ - in_memory.n_iter_) <= 0.5 * in_memory.n_iter_
+    assert on_dask.learning_rate_.eta_ <= on_dask.learning_rate_.min_eta
+
+
+def test_full_passes_over_chunks_equal_those_in_memory():
+    """ChunkedRows (the optimality check's and GD's passes on dask) against
+    the in-memory Rows: value and gradients to 1e-12, with weights, two
+    targets and SGD's power-of-two scale of X."""
+    from skla._algorithms.convergence import Rows
+    from skla._dask_loss import ChunkedRows, validated_blocks
+    from skla.components.losses import RMSE, Huber
+
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((900, 4)) + 2.0
+    Y = rng.standard_normal((900, 2))
+    w = rng.uniform(0.0, 2.0, 900)
+    coef, intercept = rng.standard_normal((4, 2)), np.array([0.5, -1.0])
+    blocks = validated_blocks(
+        da.from_array(X, chunks=(250, 3)),
+        da.from_array(Y, chunks=300),
+        da.from_array(w, chunks=200),
+    )
+    chunked = ChunkedRows(blocks, w.sum(), scale=0.25)
+    in_memory = Rows(0.25 * X, Y, w)
+    for loss in (Huber(epsilon=0.3), RMSE()):
+        got = chunked.loss(loss, coef, intercept)
+        want = in_memory.loss(loss, coef, intercept)
+        for a, b in zip(got, want, strict=True):
+            assert_allclose(a, b, rtol=1e-12)
+    assert_allclose(chunked.mean_y(), in_memory.mean_y(), rtol=1e-12)
+    head, weights = chunked.head(100)
+    assert_allclose(head, 0.25 * X[:100])
+    assert_allclose(weights, w[:100])
+
+
 def test_review_cases_zero_weights_validation_and_refusals():
     """A chunk of zero weights is a no-op (dask and partial_fit alike); bad
     inputs name themselves; a refused fit leaves the estimator as it was."""

@@ -21,7 +21,7 @@ from .._data import unit_weights
 from ..exceptions import DivergenceError
 from .curvature import CURVATURE_ROWS, largest_curvature
 
-__all__ = ["OptimalityCheck", "far_from_optimum"]
+__all__ = ["OptimalityCheck", "Rows", "far_from_optimum"]
 
 # Far from the optimum: the objective can still surely lose more than this
 # fraction of itself, or of what the model explains beyond a constant (a lower
@@ -33,6 +33,53 @@ __all__ = ["OptimalityCheck", "far_from_optimum"]
 WORTH_A_STEP = 0.01
 
 
+class Rows:
+    """All the training rows in memory: the passes an :class:`OptimalityCheck`
+    makes over them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skla.components.losses import SquaredError
+    >>> X, Y = np.array([[1.0], [2.0]]), np.array([[1.0], [3.0]])
+    >>> Rows(X, Y, None).loss(SquaredError(), np.ones((1, 1)), np.zeros(1))[0]
+    0.25
+    """
+
+    def __init__(self, X, Y, sample_weight):
+        self.X, self.Y, self.sample_weight = X, Y, sample_weight
+
+    def _weights(self):
+        return unit_weights(self.sample_weight, self.X.shape[0])
+
+    def loss(self, loss, coef, intercept, *, gradient=True):
+        """The loss's weighted mean at ``X coef + intercept`` (``coef`` None:
+        the intercept alone) and, with ``gradient``, its gradients with
+        respect to ``coef`` and ``intercept``: ``(value, grad, grad_b)``."""
+        X, Y = self.X, self.Y
+        P = np.zeros(Y.shape)
+        if coef is not None:
+            P = safe_sparse_dot(X, coef, dense_output=True)
+        if intercept is not None:
+            P = P + intercept
+        v = self._weights()
+        value = float(loss.value(Y, P, v))
+        if not gradient:
+            return value, None, None
+        G = np.asarray(loss.gradient(Y, P, v), dtype=np.float64)
+        grad = np.asarray(safe_sparse_dot(X.T, G, dense_output=True))
+        return value, grad, G.sum(axis=0)
+
+    def mean_y(self):
+        """The weighted mean of Y."""
+        return self._weights() @ self.Y
+
+    def head(self, n_rows):
+        """The first rows of X (up to ``n_rows``) and their weights."""
+        w = self.sample_weight
+        return self.X[:n_rows], None if w is None else w[:n_rows]
+
+
 class OptimalityCheck:
     """How far a fit is from its optimum, judged over all the rows.
 
@@ -40,8 +87,9 @@ class OptimalityCheck:
     ----------
     engine : MiniBatchSGD
         The run (its loss, penalty, metric and step cap).
-    X, Y, sample_weight
-        All the training rows.
+    rows : Rows
+        All the training rows: :class:`Rows` in memory, or any object with
+        its three methods (``skla._dask_loss.ChunkedRows`` on a cluster).
     start : tuple of ndarray
         The starting ``(coef, intercept)``, shapes (n_features, n_targets)
         and (n_targets,).
@@ -59,7 +107,7 @@ class OptimalityCheck:
     >>> engine = MiniBatchSGD(*[a.copy() for a in start], loss=SquaredError(),
     ...     penalty=None, schedule=Constant(0.1), alpha=0.0,
     ...     fit_intercept=True, batch_size=10)
-    >>> check = OptimalityCheck(engine, X, Y, None, start)
+    >>> check = OptimalityCheck(engine, Rows(X, Y, None), start)
     >>> _ = engine.epoch(X, Y, None)
     >>> check.problem(engine.coef, engine.intercept) is None  # near the optimum
     True
@@ -67,9 +115,9 @@ class OptimalityCheck:
     'the objective can still drop by at least 98.6% (the full gradient is 1 ...'
     """
 
-    def __init__(self, engine, X, Y, sample_weight, start):
+    def __init__(self, engine, rows, start):
         self.engine = engine
-        self.data = (X, Y, sample_weight)
+        self.rows = rows
         self.start = start
         self._initial = None
 
@@ -109,7 +157,7 @@ class OptimalityCheck:
                 f"they oscillate. {engine.advice()}"
             )
         trivial = self._trivial()
-        fitted = self.objective(coef, intercept)[0]
+        fitted = self.objective(coef, intercept)
         if fitted > trivial:
             return (
                 f"its objective {fitted:.3g} is worse than predicting the mean "
@@ -119,23 +167,24 @@ class OptimalityCheck:
 
     def _trivial(self):
         """The objective of the best constant: the mean of y (0 without intercept)."""
-        X, Y, sample_weight = self.data
-        v = unit_weights(sample_weight, X.shape[0])
-        constant = (v @ Y) * self.engine.fit_intercept
-        return float(self.engine.loss.value(Y, np.broadcast_to(constant, Y.shape), v))
+        engine = self.engine
+        constant = self.rows.mean_y() * engine.fit_intercept
+        return self.rows.loss(engine.loss, None, constant, gradient=False)[0]
 
     def objective(self, coef, intercept):
-        """Mean loss + alpha · penalty over all rows, and the predictions."""
+        """Mean loss + alpha · penalty over all rows."""
+        return self._pass(coef, intercept, gradient=False)[0]
+
+    def _pass(self, coef, intercept, *, gradient):
+        """Objective, and the loss's gradients, over all rows."""
         engine = self.engine
-        X, Y, sample_weight = self.data
-        P = safe_sparse_dot(X, coef, dense_output=True)
-        if engine.fit_intercept:
-            P = P + intercept
-        v = unit_weights(sample_weight, X.shape[0])
-        value = float(engine.loss.value(Y, P, v))
+        intercept = intercept if engine.fit_intercept else None
+        value, grad, grad_b = self.rows.loss(
+            engine.loss, coef, intercept, gradient=gradient
+        )
         if engine.penalty is not None:
             value += engine.alpha * float(engine.penalty.value(coef))
-        return value, P
+        return value, grad, grad_b
 
     def mapping(self, coef, intercept):
         r"""The full gradient mapping's norm, the objective and a sure gain.
@@ -165,12 +214,9 @@ class OptimalityCheck:
             The lower bound on the decrease still possible.
         """
         engine = self.engine
-        X, Y, sample_weight = self.data
-        objective, P = self.objective(coef, intercept)
-        v = unit_weights(sample_weight, X.shape[0])
-        G = np.asarray(engine.loss.gradient(Y, P, v), dtype=np.float64)
-        grad = np.asarray(safe_sparse_dot(X.T, G, dense_output=True))
-        grad_b = G.sum(axis=0) if engine.fit_intercept else np.zeros(G.shape[1])
+        objective, grad, grad_b = self._pass(coef, intercept, gradient=True)
+        if not engine.fit_intercept:
+            grad_b = np.zeros(grad.shape[1])
         metric = engine.metric
         if engine.fit_intercept:
             grad = metric.gradient(grad, grad_b)
@@ -229,14 +275,11 @@ class OptimalityCheck:
         smoothness = getattr(engine.loss, "smoothness", None) or 1.0
         if engine.standard is engine.metric and engine.curvature:
             return smoothness * engine.curvature  # measured in these coordinates
-        X, _, sample_weight = self.data
-        rows = min(X.shape[0], CURVATURE_ROWS)
-        Z = X[:rows]
+        Z, weights = self.rows.head(CURVATURE_ROWS)
         Z = Z.toarray() if sp.issparse(Z) else np.asarray(Z, dtype=np.float64)
         Z = (Z - engine.metric.shift) / engine.metric.scale
-        weights = None if sample_weight is None else sample_weight[:rows]
         curvature = largest_curvature(
-            Z, unit_weights(weights, rows), engine.fit_intercept
+            Z, unit_weights(weights, len(Z)), engine.fit_intercept
         )
         return smoothness * curvature if curvature > 0 else 1.0
 

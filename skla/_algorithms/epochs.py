@@ -20,7 +20,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 
 from .convergence import far_from_optimum
 
-__all__ = ["Epochs", "run_epochs"]
+__all__ = ["Epochs", "may_stop", "record_epoch", "run_epochs"]
 
 
 @dataclass
@@ -42,7 +42,7 @@ def _validation_score(engine, X_val, Y_val, w_val):
     return float(r2_score(Y_val, predictions, sample_weight=w_val))
 
 
-def _improved(run, engine, objective, validation, tol):
+def record_epoch(run, engine, objective, validation, tol):
     """Record the epoch; whether it improved on the best by ``tol``."""
     if validation is not None:
         score = _validation_score(engine, *validation)
@@ -60,7 +60,7 @@ def _improved(run, engine, objective, validation, tol):
     return improved
 
 
-def _may_stop(run, engine, check):
+def may_stop(run, engine, check):
     """At a plateau: whether to stop (else the run goes on).
 
     "auto" stops only where the full gradient says the fit has arrived; a
@@ -116,7 +116,7 @@ def run_epochs(
         loss = engine.epoch(X, Y, sample_weight, rng=rng, rows=rows)
         objective = loss + engine.penalty_value()
         run.loss_curve.append(objective)
-        improved = _improved(run, engine, objective, validation, tol)
+        improved = record_epoch(run, engine, objective, validation, tol)
         no_improvement = 0 if improved else no_improvement + 1
         if verbose:
             score = run.validation_scores[-1] if validation is not None else None
@@ -125,7 +125,7 @@ def run_epochs(
                 + (f", validation R² {score:.6g}" if score is not None else "")
             )
         if no_improvement >= n_iter_no_change:
-            if _may_stop(run, engine, check):
+            if may_stop(run, engine, check):
                 break
             no_improvement = 0
     else:

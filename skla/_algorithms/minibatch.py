@@ -124,6 +124,7 @@ class MiniBatchSGD:
 
     def configure(self, **settings):
         """Set the components and settings (``partial_fit`` re-reads them)."""
+        previous = getattr(self, "schedule", None)
         for name, value in settings.items():
             setattr(self, name, value)
         if not self.alpha > 0:
@@ -132,8 +133,9 @@ class MiniBatchSGD:
             self.average.tail = self.tail_average
         self.precondition = bool(getattr(self.schedule, "preconditioned", False))
         calibration = getattr(self, "_calibration", None)
-        if calibration is not None and hasattr(self.schedule, "calibrate"):
-            # partial_fit resolves a new schedule: it keeps the measured step.
+        new = self.schedule is not previous
+        if calibration is not None and new and hasattr(self.schedule, "calibrate"):
+            # partial_fit resolved a new schedule: it keeps the measured step.
             step, period, smooth = calibration
             self.schedule.calibrate(step, period=period, smooth=smooth)
 

@@ -13,7 +13,7 @@ from sklearn.model_selection import ShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
-from .._algorithms.convergence import OptimalityCheck
+from .._algorithms.convergence import OptimalityCheck, Rows
 from .._algorithms.epochs import run_epochs
 from .._algorithms.minibatch import MiniBatchSGD
 from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
@@ -358,7 +358,7 @@ default=None
         engine.rng = rng  # partial_fit after fit continues the same stream
         check = None
         if self.tol is not None and not self.early_stopping:
-            check = OptimalityCheck(engine, X, Y, sample_weight, start)
+            check = OptimalityCheck(engine, Rows(X, Y, sample_weight), start)
         # Attributes are set only once fitting succeeds (it may diverge).
         run = run_epochs(
             engine,
@@ -390,9 +390,8 @@ default=None
         """fit on dask arrays: epochs of ``partial_fit`` over the row chunks,
         visited in a random order; each update runs on the worker that holds
         the chunk, so only the model (a few vectors) travels.  The stopping
-        rule is fit's tol on the epoch objective (relative under "auto"),
-        with partial_fit's semantics otherwise: no optimality check over all
-        rows, and no plateau steps of the "adaptive" schedule."""
+        rule is fit's, with the optimality check as a map-reduce over the
+        chunks (see :func:`skla._dask.sgd_epochs`)."""
         from .._dask import sgd_epochs
 
         if self.early_stopping or coef_init is not None or intercept_init is not None:
@@ -404,11 +403,12 @@ default=None
         if not self.warm_start:
             for name in ("_sgd", "coef_", "intercept_", "t_"):
                 self.__dict__.pop(name, None)
-        model, curve, best = sgd_epochs(
+        model, run = sgd_epochs(
             self, X, y, sample_weight, check_random_state(self.random_state)
         )
         self.__dict__.update(model.__dict__)  # the worker's copy, back here
-        self.n_iter_, self.loss_curve_, self.best_loss_ = len(curve), curve, best
+        self.n_iter_, self.loss_curve_ = run.n_iter, run.loss_curve
+        self.best_loss_ = float(run.best_loss)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -477,6 +477,11 @@ default=None
             if sample_weight is not None:
                 sample_weight = sample_weight.astype(dtype, copy=False)
             X, _ = self._scale_data(X, None, settings, scale=engine.x_scale)
+            if _same_component(settings["schedule"], engine.schedule):
+                # Unchanged parameters: the schedule's state carries on (the
+                # smaller step "adaptive" took at a plateau of fit's epochs
+                # on dask, which call partial_fit chunk by chunk).
+                settings["schedule"] = engine.schedule
             engine.configure(**settings)
         if engine.rng is None:
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -607,3 +612,10 @@ default=None
         with np.errstate(over="ignore", under="ignore"):
             coef = coef * engine.x_scale
         self._set_coef(coef, None, y_ndim, intercept, dtype=dtype)
+
+
+def _same_component(new, old):
+    """Whether ``new`` is ``old`` resolved again from the same parameters."""
+    if type(new) is not type(old) or not hasattr(new, "get_params"):
+        return False
+    return new.get_params() == old.get_params()

@@ -15,7 +15,7 @@ from sklearn.linear_model import Ridge
 from sklearn.metrics import r2_score
 
 from skla._algorithms.averaging import IterateAverage
-from skla._algorithms.convergence import OptimalityCheck
+from skla._algorithms.convergence import OptimalityCheck, Rows
 from skla._algorithms.curvature import (
     SAFE_FACTOR,
     batch_curvature,
@@ -596,7 +596,7 @@ def test_optimality_check_at_the_exact_optimum(fit_intercept, alpha):
         batch_size=10,
     )
     engine.epoch(X, Y, None)  # measures the metric of the check
-    check = OptimalityCheck(engine, X, Y, None, start)
+    check = OptimalityCheck(engine, Rows(X, Y, None), start)
     assert check.problem(coef, intercept) is None
     norm, objective, gain = check.mapping(coef, intercept)
     initial, objective0, gain0 = check.mapping(*start)
@@ -629,7 +629,7 @@ def test_optimality_check_without_curvature_bound_compares_with_the_mean():
     )
     engine.epoch(X, Y, None)
     assert not engine.capped
-    check = OptimalityCheck(engine, X, Y, None, start)
+    check = OptimalityCheck(engine, Rows(X, Y, None), start)
     median = np.median(Y)
     assert check.problem(np.zeros((3, 1)), np.array([median])) is None
     trivial = np.mean(np.abs(Y - Y.mean()))
