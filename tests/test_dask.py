@@ -13,6 +13,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from skla import PinvRegressor
+from skla.components.lstsq import GramAccuracyWarning
 from skla.datasets import make_spectral_regression
 
 da = pytest.importorskip("dask.array")
@@ -39,7 +40,9 @@ def test_default_scheduler_without_a_client():
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_fit_on_the_cluster_equals_the_numpy_fit(client, fit_intercept):
     """Chunked by rows and columns, with weights and two targets: the numpy
-    fit's coefficients to 1e-10; fitted attributes are numpy arrays."""
+    fit's coefficients to 1e-10; fitted attributes are numpy arrays.  On
+    well-conditioned data "auto" keeps the scatter matrix, as fit's "auto"
+    keeps the normal equations; "qr" reduces R factors."""
     rng = np.random.default_rng(1)
     X, y, _ = make_spectral_regression(
         6000, 12, cond=10.0, noise=1.0, offset=30.0, n_targets=2, random_state=1
@@ -55,17 +58,37 @@ def test_fit_on_the_cluster_equals_the_numpy_fit(client, fit_intercept):
     assert relative(est.coef_, ref.coef_) < 1e-10
     assert_allclose(est.intercept_, ref.intercept_, rtol=1e-10, atol=1e-10)
     assert est.rank_ == ref.rank_
-    assert est.solver_used_ == "qr (dask)"
+    assert est.solver_used_ == "gram (dask)"
     assert est.n_features_in_ == 12
     pickle.loads(pickle.dumps(est))
+    qr = PinvRegressor(fit_intercept=fit_intercept, alpha=0.5, solver="qr")
+    qr.fit(Xd, yd, sample_weight=wd)
+    assert qr.solver_used_ == "qr (dask)"
+    assert relative(qr.coef_, ref.coef_) < 1e-10
 
 
 def test_ill_conditioned_data_keep_qrs_accuracy(client):
     X, y, _ = make_spectral_regression(
         8000, 20, cond=1e7, noise=0.1, offset=5.0, random_state=2
     )
+    """The scatter matrix fails "auto"'s accuracy test at cond 1e7: a second
+    pass reduces R factors, QR's accuracy (the numpy fit to 1e-6).  Data
+    whose squares overflow take R at once (solver="gram" refuses them)."""
     est = PinvRegressor().fit(da.from_array(X, chunks=(1000, 20)), y)
+    assert est.solver_used_ == "qr (dask)"
     assert relative(est.coef_, PinvRegressor().fit(X, y).coef_) < 1e-6
+    gram = PinvRegressor(solver="gram")
+    with pytest.warns(GramAccuracyWarning):
+        gram.fit(da.from_array(X, chunks=(1000, 20)), y)
+    assert relative(gram.coef_, PinvRegressor().fit(X, y).coef_) > 1e-4
+    huge, small = X[:2000, :5] * 1e200, X[:2000, :5]
+    big = PinvRegressor().fit(da.from_array(huge, chunks=500), y[:2000])
+    assert big.solver_used_ == "qr (dask)"
+    assert (
+        relative(big.coef_ * 1e200, PinvRegressor().fit(small, y[:2000]).coef_) < 1e-10
+    )
+    with pytest.raises(ValueError, match="beyond 1e"):
+        PinvRegressor(solver="gram").fit(da.from_array(huge, chunks=500), y[:2000])
 
 
 def test_predict_is_lazy_and_chunked_like_x(client):

@@ -38,7 +38,11 @@ from .objectives import QuadraticObjective
 from .qr import augmented_r, householder
 from .scaling import power_of_two_scale
 
-__all__ = ["RowStatistics"]
+__all__ = ["RowStatistics", "ScatterRangeError"]
+
+
+class ScatterRangeError(ValueError):
+    """Data whose squares would over- or underflow in a scatter matrix."""
 
 
 @dataclass(frozen=True)
@@ -261,7 +265,7 @@ def _check_scatter_range(X, Y, S=None):
     extreme = S is not None and not np.isfinite(S).all()
     for name, data in (("X", X), ("y", Y)):
         if extreme or power_of_two_scale(data) != 1.0:
-            raise ValueError(
+            raise ScatterRangeError(
                 f"{name if not extreme else 'X or y'} has entries beyond 1e±60: "
                 "their squares would over- or underflow in the streamed "
                 "scatter matrix. Rescale the data (e.g. by a power of two), or "
