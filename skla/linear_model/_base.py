@@ -25,6 +25,7 @@ import warnings
 
 import numpy as np
 from sklearn.base import MultiOutputMixin, RegressorMixin
+from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -32,6 +33,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .._array_api import namespace_of
 from .._dask import is_dask_collection, predict_blocks
 from .._data import LstsqProblem, weighted_mean
 from ..plugins import resolve
@@ -77,6 +79,28 @@ class LinearRegressorMixin(MultiOutputMixin, RegressorMixin):
                 allow_all_zero_weights=allow_all_zero_weights,
             )
         return X, Y, sample_weight, y.ndim
+
+    def _validate_namespace_data(self, ns, X, y, sample_weight):
+        """:meth:`_validate_fit_data` for arrays of an array-API namespace
+        ``ns`` (see :mod:`skla._array_api`): y and the weights follow X to
+        its namespace and device.  Also returns X's numpy dtype."""
+        xp = ns.xp
+        y, sample_weight = ns.follow(y, sample_weight)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=[xp.float64, xp.float32],
+            multi_output=True,
+            y_numeric=True,
+        )
+        Y = xp.reshape(xp.astype(y, X.dtype), (y.shape[0], -1))
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+        dtype = np.float32 if X.dtype == xp.float32 else np.float64
+        return X, Y, sample_weight, y.ndim, dtype
 
     def _least_squares_problem(self, X, Y, sample_weight, *, overwrite_X=False):
         """The centred (if ``fit_intercept``), weighted problem, with X uncopied."""
@@ -187,6 +211,14 @@ class LinearRegressorMixin(MultiOutputMixin, RegressorMixin):
             Predictions, in the dtype of ``coef_`` (float32 stays float32).
         """
         check_is_fitted(self)
+        check_same_namespace(X, self, attribute="coef_", method="predict")
+        ns = namespace_of(X)
+        if ns is not None:  # in X's namespace, on its device
+            X = validate_data(
+                self, X, dtype=[ns.xp.float64, ns.xp.float32], reset=False
+            )
+            coef = ns.xp.astype(self.coef_, X.dtype)
+            return (X @ coef if coef.ndim == 1 else X @ coef.T) + self.intercept_
         if is_dask_collection(X):  # lazy, chunked by rows like X
             outputs = None if np.ndim(self.coef_) == 1 else self.coef_.shape[0]
             # Blocks are predicted in X's float dtype (float64 otherwise).

@@ -13,6 +13,7 @@ from .._algorithms.fista import proximal_gradient
 from .._algorithms.objectives import coefficients, regression_objective
 from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
 from .._algorithms.statistics import RowStatistics
+from .._array_api import namespace_of, row_statistics, unsupported
 from .._dask import is_dask_collection
 from ..components.penalties import rescaled
 from ..exceptions import DivergenceError
@@ -200,6 +201,9 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         if is_dask_collection(X):
             return self._fit_dask(X, y, sample_weight)
         self.__dict__.pop("_statistics", None)  # partial_fit starts over
+        ns = namespace_of(X)
+        if ns is not None:
+            return self._fit_namespace(ns, X, y, sample_weight)
         X, Y, sample_weight, y_ndim = self._validate_fit_data(X, y, sample_weight)
         self.loss_, self.penalty_ = self._resolve_loss_and_penalty()
         self.learning_rate_ = resolve(
@@ -341,6 +345,32 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
             self._set_coef(beta, None, np.ndim(y), offset, dtype=dtype)
         self._fitted_on_dask(X)
         return self
+
+    def _fit_namespace(self, ns, X, y, sample_weight):
+        """fit on arrays of an array-API namespace (squared loss): the
+        scatter matrix formed there, on X's device, the solver on the d×d
+        statistics in numpy (see :mod:`skla._array_api`)."""
+        loss, penalty = self._resolve_loss_and_penalty()
+        if not getattr(loss, "quadratic", False):
+            raise unsupported(f"GDRegressor(loss={self.loss!r})", ns)
+        X, Y, sample_weight, y_ndim, dtype = self._validate_namespace_data(
+            ns, X, y, sample_weight
+        )
+        statistics = row_statistics(
+            ns, X, Y, sample_weight, centre=self.fit_intercept, gram=True, ranges=True
+        )
+        coef = None
+        if self.warm_start and hasattr(self, "coef_"):
+            coef = self._coef_matrix(ns.to_numpy(self.coef_), X.shape[1], Y.shape[1])
+        self.loss_, self.penalty_ = loss, penalty
+        self._solve_statistics(statistics, coef, y_ndim, dtype)
+        ns.move_attributes(self, ("coef_", "intercept_"))
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = True  # loss="squared_error", any penalty
+        return tags
 
     def _solve_chunked(self, objective, statistics, coef, intercept):
         """Solve a :class:`~skla._dask_loss.ChunkedLossObjective` from a warm

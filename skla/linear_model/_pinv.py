@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval
 
 from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
 from .._algorithms.statistics import RowStatistics, ScatterRangeError
+from .._array_api import namespace_of, row_statistics, unsupported
 from .._dask import is_dask_collection
 from ..components.lstsq import GRAM_TOL, GramAccuracyWarning
 from ..components.penalties import L2, rescaled
@@ -19,6 +20,9 @@ from ..plugins import parameter_constraint, resolve
 from ._base import LinearRegressorMixin
 
 __all__ = ["PinvRegressor"]
+
+# The solvers with an array-API route (the others run on numpy only).
+_NAMESPACE_SOLVERS = ("auto", "gram", "qr", "svd")
 
 
 class PinvRegressor(LinearRegressorMixin, BaseEstimator):
@@ -186,6 +190,9 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         if is_dask_collection(X):
             return self._fit_dask(X, y, sample_weight)
         self.__dict__.pop("_statistics", None)  # partial_fit starts over
+        ns = namespace_of(X)
+        if ns is not None:
+            return self._fit_namespace(ns, X, y, sample_weight)
         X, Y, sample_weight, y_ndim = self._validate_fit_data(X, y, sample_weight)
         self.solver_ = resolve("lstsq_solver", self.solver, param="solver")
         # Data near 1e±160 are solved scaled by powers of two (exact).  A
@@ -302,17 +309,56 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
             except ScatterRangeError:
                 if self.solver == "gram":
                     raise
-            if self.solver == "auto" and statistics is not None:
-                rtol = self._rtol(statistics, dtype)
-                *_, error = statistics.solve(float(self.alpha), rtol)
-                if error > GRAM_TOL:  # the scatter matrix is not accurate enough
-                    statistics = None
+            auto = self.solver == "auto" and statistics is not None
+            if auto and not self._gram_is_accurate(statistics, dtype):
+                statistics = None
         if statistics is None:
             statistics = statistics_of(gram=False)
         # Attributes change only once the statistics are in.
         self._set_from_statistics(statistics, np.ndim(y), dtype, "dask")
         self._fitted_on_dask(X)
         return self
+
+    def _fit_namespace(self, ns, X, y, sample_weight):
+        """fit on arrays of an array-API namespace (torch, cupy...): the
+        passes over X there, on X's device; the small solve in numpy (see
+        :mod:`skla._array_api`).  Routes as on dask: ``"auto"`` the scatter
+        matrix if its accuracy test passes, else the R factor; ``"gram"``
+        the scatter matrix; ``"qr"`` and ``"svd"`` the R factor (whose SVD
+        is X's)."""
+        if not (isinstance(self.solver, str) and self.solver in _NAMESPACE_SOLVERS):
+            raise unsupported(f"PinvRegressor(solver={self.solver!r})", ns)
+        X, Y, sample_weight, y_ndim, dtype = self._validate_namespace_data(
+            ns, X, y, sample_weight
+        )
+        centre = self.fit_intercept
+
+        def statistics_of(gram):
+            return row_statistics(ns, X, Y, sample_weight, centre=centre, gram=gram)
+
+        statistics = None
+        if self.solver in ("auto", "gram"):
+            statistics = statistics_of(gram=True)
+            if self.solver == "auto" and not self._gram_is_accurate(statistics, dtype):
+                statistics = None
+        if statistics is None:
+            statistics = statistics_of(gram=False)
+        self._set_from_statistics(statistics, y_ndim, dtype, ns.name)
+        ns.move_attributes(self, ("coef_", "intercept_", "singular_values_"))
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = True  # solvers auto, gram, qr, svd
+        return tags
+
+    def _gram_is_accurate(self, statistics, dtype):
+        """``"auto"``'s test: the scatter matrix's estimated error of the
+        coefficients is at most ``GRAM_TOL`` (data whose squares overflow fail)."""
+        if not np.isfinite(statistics.S).all():
+            return False
+        *_, error = statistics.solve(float(self.alpha), self._rtol(statistics, dtype))
+        return error <= GRAM_TOL
 
     def _rtol(self, statistics, dtype):
         """``rtol``, or its default: ``max(n, d) · eps``."""

@@ -17,6 +17,7 @@ from .._algorithms.convergence import OptimalityCheck, Rows
 from .._algorithms.epochs import run_epochs
 from .._algorithms.minibatch import MiniBatchSGD
 from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
+from .._array_api import namespace_of, unsupported
 from .._dask import is_dask_collection
 from ..components.penalties import rescaled
 from ..exceptions import DivergenceError
@@ -330,6 +331,7 @@ default=None
         """
         if is_dask_collection(X):
             return self._fit_dask(X, y, coef_init, intercept_init, sample_weight)
+        self._refuse_other_namespaces(X)
         X, Y, sample_weight, y_ndim = self._validate(X, y, sample_weight, reset=True)
         # An extreme entry that the sampled scale missed overflows: "auto",
         # which rescales X, then tries again at the scale of every entry.
@@ -434,6 +436,7 @@ default=None
             The updated estimator.
         """
         first = not hasattr(self, "_sgd")
+        self._refuse_other_namespaces(X)
         X, Y, sample_weight, y_ndim = self._validate(X, y, sample_weight, reset=first)
         engine, X, Y, sample_weight = self._chunk_engine(X, Y, sample_weight, first)
         # One generator across calls: each pass gets new shuffles (the same
@@ -489,6 +492,14 @@ default=None
         return engine, X, Y, sample_weight
 
     # -- helpers ----------------------------------------------------------
+
+    @staticmethod
+    def _refuse_other_namespaces(X):
+        """The mini-batch engine is numpy code: arrays of another array-API
+        namespace (dispatch on) get a clear error, not a deep traceback."""
+        ns = namespace_of(X)
+        if ns is not None:
+            raise unsupported("SGDMiniBatchRegressor", ns)
 
     def _validate(self, X, y, sample_weight, *, reset):
         X, Y, sample_weight, y_ndim = self._validate_fit_data(
