@@ -68,7 +68,9 @@ class TruncatedSVDCompressor(
         0.06× X at rank 2 and 0.41× at the energy fraction 0.9 (k = 38; the
         returned coordinates are 0.38×).  X
         with entries beyond 1e±60 is solved scaled by a power of two, on a
-        copy.
+        copy.  A dask array is fitted on its cluster (:mod:`skla._dask_svd`):
+        exactly from its R factor for "full", "arpack", "propack", and
+        "auto" up to 1024 features; else by a randomized range finder.
     n_oversamples : int, default=10
         Extra random vectors of the randomized solvers (at least this many
         for "auto").
@@ -197,14 +199,7 @@ class TruncatedSVDCompressor(
         X = validate_data(
             self, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32)
         )
-        solver = resolve(
-            "svd_solver",
-            self.algorithm,
-            param="algorithm",
-            n_oversamples=self.n_oversamples,
-            n_iter=self.n_iter,
-            tol=self.tol,
-        )
+        solver = self._solver()
         self.algorithm_ = solver
         # Extreme data (entries near 1e±160) are solved scaled by one power
         # of two, exactly; singular values and coordinates are scaled back.
@@ -215,6 +210,16 @@ class TruncatedSVDCompressor(
             X,
             power_of_two_scale(X),
             (FloatingPointError,),
+        )
+
+    def _solver(self):
+        return resolve(
+            "svd_solver",
+            self.algorithm,
+            param="algorithm",
+            n_oversamples=self.n_oversamples,
+            n_iter=self.n_iter,
+            tol=self.tol,
         )
 
     def _fit_scaled(self, solver, X, scale):
@@ -309,6 +314,11 @@ class TruncatedSVDCompressor(
     def _set_from_statistics(self, statistics, dtype):
         """The exact SVD of the rows behind ``statistics``, as fitted attributes."""
         fit = exact_svd_figures(statistics, self.n_components)
+        self._set_fit(fit, statistics.n_rows, statistics.n_features, dtype)
+        self.algorithm_ = None
+
+    def _set_fit(self, fit, m, n, dtype):
+        """An ``ExactSVD``-like fit of an m × n matrix as fitted attributes."""
         self.components_ = np.asarray(fit.components, dtype=dtype)
         self.n_components_ = len(fit.singular_values)
         self.singular_values_ = np.asarray(fit.singular_values, dtype=dtype)
@@ -316,19 +326,27 @@ class TruncatedSVDCompressor(
         self.explained_variance_ratio_ = fit.figures.explained_variance_ratio
         self.explained_energy_ratio_ = fit.figures.explained_energy_ratio
         self.reconstruction_error_ = fit.figures.reconstruction_error
-        m, n, k = statistics.n_rows, statistics.n_features, self.n_components_
-        self.compression_ratio_ = m * n / (k * (m + n + 1))
-        self.algorithm_ = None
+        self.compression_ratio_ = m * n / (self.n_components_ * (m + n + 1))
 
     def _fit_dask(self, X):
-        """fit on a dask array: X's statistics reduced over its row chunks
-        (one pass; n_features² numbers per chunk travel), then the exact SVD
-        of its R factor, as :meth:`partial_fit`."""
-        from .._dask import row_statistics
+        """fit on a dask array, on its cluster: the exact SVD of X's R factor
+        (one pass; d² numbers per chunk travel), as :meth:`partial_fit`, or a
+        randomized range finder (d × l numbers travel), as
+        :func:`skla._dask_svd.range_finder` chooses."""
+        from .._dask import _check_rows, row_statistics
+        from .._dask_svd import randomized_svd, range_finder
 
+        solver = self._solver()
+        X = _check_rows(X)
+        finder = range_finder(solver, X.shape[1], self.algorithm)
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-        statistics = row_statistics(X, None, None, centre=True)
-        self._set_from_statistics(statistics, dtype)
+        if finder is None:
+            statistics = row_statistics(X, None, None, centre=True)
+            self._set_from_statistics(statistics, dtype)
+        else:
+            fit = randomized_svd(X, self.n_components, finder, self.random_state)
+            self._set_fit(fit, *X.shape, dtype)
+        self.algorithm_ = solver
         self.n_features_in_ = X.shape[1]
         self.__dict__.pop("feature_names_in_", None)
         self.__dict__.pop("_statistics", None)  # partial_fit starts over
