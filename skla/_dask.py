@@ -109,10 +109,10 @@ def row_blocks(X, y, sample_weight):
 
 def tree_reduce(parts, combine):
     """``parts`` (delayed) combined pairwise in a tree: one delayed result,
-    ``log₂`` of their number deep."""
+    ``log₂`` of their number deep (new keys each call, as the parts')."""
     import dask
 
-    combine = dask.delayed(combine, pure=True)
+    combine = dask.delayed(combine, pure=False)
     parts = list(parts)
     while len(parts) > 1:
         odd = [parts.pop()] if len(parts) % 2 else []
@@ -134,7 +134,10 @@ def row_statistics(
     """
     import dask
 
-    chunk = dask.delayed(_chunk, pure=True)
+    # Not pure: each fit computes anew.  Pure keys are the same for the same
+    # data, and a fit that follows another before the scheduler has released
+    # its results would read them instead (a benchmark then times nothing).
+    chunk = dask.delayed(_chunk, pure=False)
     parts = [
         chunk(xb, yb, wb, centre, gram, ranges)
         for xb, yb, wb in row_blocks(X, y, sample_weight)
