@@ -21,6 +21,7 @@ __all__ = [
     "ExactSVD",
     "Figures",
     "column_variances",
+    "combined_figures",
     "exact_svd_figures",
     "figures",
     "projection_error",
@@ -127,17 +128,36 @@ def figures(X, Z, s, Vt, *, total, scale=1.0):
     >>> f.explained_energy_ratio, round(f.reconstruction_error**2, 12)
     (array([0.9]), 0.1)
     """
-    variance = column_variances(Z)
-    total_var = total_variance(X)
+    kept = float(np.einsum("ij,ij->", Z, Z, dtype=np.float64))  # no temporary
+    return combined_figures(
+        column_variances(Z),
+        total_variance(X),
+        s,
+        total=total,
+        kept=kept,
+        residual=lambda: projection_error(X, Vt),
+        scale=scale,
+    )
+
+
+def combined_figures(variance, total_var, s, *, total, kept, residual, scale=1.0):
+    """:func:`figures` from the reductions of X and Z it needs, wherever
+    they were computed (numpy, or another array namespace's device).
+
+    ``variance`` is that of each column of Z, ``total_var`` the sum of X's
+    column variances, ``kept`` ``‖Z‖_F²``; ``residual()`` returns
+    ``‖X − X V Vᵀ‖_F²``, called only when ``total - kept`` is too close to
+    rounding noise to give the error.
+    """
+    variance = np.asarray(variance, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         explained_variance = variance / np.float64(scale) ** 2
         ratio = variance / total_var
         energy = np.asarray(s, dtype=np.float64) ** 2
         energy_ratio = energy / total if total > 0 else energy * 0
-    kept = float(np.einsum("ij,ij->", Z, Z, dtype=np.float64))  # no temporary
     lost = max(total - kept, 0.0)
     if not lost > _CANCELLATION * total:
-        lost = projection_error(X, Vt)
+        lost = residual()
     error = float(np.sqrt(lost / total)) if total > 0 else 0.0
     return Figures(explained_variance, ratio, energy_ratio, error)
 

@@ -13,6 +13,7 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
+from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot, svd_flip
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -25,10 +26,20 @@ from .._algorithms.svd_figures import exact_svd_figures, figures
 from .._algorithms.svd_figures import (  # noqa: F401 (tests import it from here)
     total_variance as _total_variance,
 )
+from .._array_api import namespace_of
 from .._dask import is_dask_collection, predict_blocks
 from ..plugins import parameter_constraint, resolve
 
 __all__ = ["TruncatedSVDCompressor"]
+
+# The fitted arrays, moved to the namespace and device of an array-API X.
+_ARRAY_ATTRIBUTES = (
+    "components_",
+    "singular_values_",
+    "explained_variance_",
+    "explained_variance_ratio_",
+    "explained_energy_ratio_",
+)
 
 
 class TruncatedSVDCompressor(
@@ -196,6 +207,9 @@ class TruncatedSVDCompressor(
         if is_dask_collection(X):
             return self._fit_dask(X).transform(X)
         self.__dict__.pop("_statistics", None)  # partial_fit starts over
+        ns = namespace_of(X)
+        if ns is not None:
+            return self._fit_namespace(ns, X)
         X = validate_data(
             self, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32)
         )
@@ -352,6 +366,20 @@ class TruncatedSVDCompressor(
         self.__dict__.pop("_statistics", None)  # partial_fit starts over
         return self
 
+    def _fit_namespace(self, ns, X):
+        """fit_transform on an array of an array-API namespace (torch,
+        cupy...): the products with X there, on X's device; the small SVDs
+        in numpy (see :mod:`skla._array_api_svd`)."""
+        from .._array_api_svd import namespace_svd
+
+        X = validate_data(self, X, dtype=[ns.xp.float64, ns.xp.float32])
+        solver = self._solver()
+        fit = namespace_svd(ns, X, self.n_components, solver, self.random_state)
+        self._set_fit(fit, *X.shape, fit.components.dtype)
+        self.algorithm_ = solver
+        ns.move_attributes(self, _ARRAY_ATTRIBUTES)
+        return fit.Z
+
     def transform(self, X):
         """Project X onto the right singular vectors, ``Z = X V_k``.
 
@@ -366,6 +394,12 @@ class TruncatedSVDCompressor(
             Coordinates, in the dtype of ``components_``.
         """
         check_is_fitted(self)
+        check_same_namespace(X, self, attribute="components_", method="transform")
+        ns = namespace_of(X)
+        if ns is not None:  # in X's namespace, on its device
+            float_dtypes = [ns.xp.float64, ns.xp.float32]
+            X = validate_data(self, X, dtype=float_dtypes, reset=False)
+            return X @ ns.xp.astype(self.components_, X.dtype).T
         if is_dask_collection(X):  # lazy, chunked by rows like X
             dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
             return predict_blocks(self.transform, X, self.n_components_, dtype)
@@ -393,18 +427,26 @@ class TruncatedSVDCompressor(
             The rank-k approximation.
         """
         check_is_fitted(self)
+        ns = namespace_of(X)
+        if ns is not None:  # in X's namespace, on its device
+            Z = check_array(X, dtype=[ns.xp.float64, ns.xp.float32])
+            self._check_coordinates(Z)
+            return Z @ ns.xp.astype(self.components_, Z.dtype)
         if is_dask_collection(X):  # lazy, chunked by rows like X
             dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
             return predict_blocks(
                 self.inverse_transform, X, self.components_.shape[1], dtype
             )
         Z = check_array(X, dtype=(np.float64, np.float32))
+        self._check_coordinates(Z)
+        return Z @ self.components_.astype(Z.dtype, copy=False)
+
+    def _check_coordinates(self, Z):
         if Z.shape[1] != self.n_components_:
             raise ValueError(
                 f"X has {Z.shape[1]} columns; inverse_transform expects "
                 f"n_components_ = {self.n_components_} coordinates per row."
             )
-        return Z @ self.components_.astype(Z.dtype, copy=False)
 
     @property
     def _n_features_out(self):
@@ -412,6 +454,7 @@ class TruncatedSVDCompressor(
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.array_api_support = True
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

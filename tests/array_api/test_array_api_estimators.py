@@ -15,7 +15,12 @@ from sklearn.utils.estimator_checks import (
     check_array_api_same_namespace,
 )
 
-from skla import GDRegressor, PinvRegressor, SGDMiniBatchRegressor
+from skla import (
+    GDRegressor,
+    PinvRegressor,
+    SGDMiniBatchRegressor,
+    TruncatedSVDCompressor,
+)
 from skla.datasets import make_spectral_regression
 
 xp = pytest.importorskip("array_api_strict")
@@ -27,6 +32,9 @@ ESTIMATORS = [
     GDRegressor(),
     GDRegressor(penalty="elasticnet", alpha=0.01),
     GDRegressor(penalty="l2", alpha=0.1, fit_intercept=False),
+    TruncatedSVDCompressor(),
+    TruncatedSVDCompressor(0.9, algorithm="randomized", random_state=0),
+    TruncatedSVDCompressor(3, algorithm="full"),
 ]
 # scikit-learn's own pairs: array-api-strict's second device has no float64.
 NAMESPACES = [
@@ -35,6 +43,14 @@ NAMESPACES = [
     ("torch", "cpu", "float64"),
     ("torch", "cpu", "float32"),
 ]
+
+
+class MySVD:
+    """A third-party SVD solver: numpy code."""
+
+    def svd(self, X, n_components, *, random_state=None):
+        U, s, Vt = np.linalg.svd(X, full_matrices=False)
+        return U[:, :n_components], s[:n_components], Vt[:n_components]
 
 
 def _ids(value):
@@ -59,7 +75,9 @@ def test_array_api_input_values(estimator, namespace, sample_weight):
     )
 
 
-@pytest.mark.parametrize("estimator", ESTIMATORS[:1] + ESTIMATORS[3:4], ids=_ids)
+@pytest.mark.parametrize(
+    "estimator", ESTIMATORS[:1] + ESTIMATORS[3:4] + ESTIMATORS[6:7], ids=_ids
+)
 def test_array_api_same_namespace(estimator):
     check_array_api_same_namespace(
         type(estimator).__name__, estimator, "array_api_strict"
@@ -131,6 +149,44 @@ def test_array_api_ill_conditioned_auto_takes_the_r_factor():
     assert np.max(np.abs(np.asarray(est.coef_) - ref)) <= 1e-6 * np.max(np.abs(ref))
 
 
+@pytest.mark.parametrize(
+    ("n_components", "algorithm"),
+    [(6, "auto"), (6, "randomized"), (0.8, "auto"), (40, "auto"), (6, "full")],
+)
+def test_array_api_truncated_svd_equals_the_numpy_fit(n_components, algorithm):
+    """The randomized route draws the in-memory test matrix (same seed, the
+    same basis span), the exact one takes the SVD on the device: numpy's
+    singular values, components and figures; coordinates in the namespace."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((700, 300)) * 0.97 ** np.arange(300) + 0.5
+    params = {"algorithm": algorithm, "random_state": 0}
+    ref = TruncatedSVDCompressor(n_components, **params)
+    Z_ref = ref.fit_transform(X)
+    with config_context(array_api_dispatch=True):
+        est = TruncatedSVDCompressor(n_components, **params)
+        Z = est.fit_transform(xp.asarray(X))
+        back = est.inverse_transform(Z)
+        again = est.transform(xp.asarray(X))
+    assert est.n_components_ == ref.n_components_
+    assert_allclose(np.asarray(est.singular_values_), ref.singular_values_, rtol=1e-9)
+    assert_allclose(np.asarray(est.components_), ref.components_, atol=1e-8)
+    for name in (
+        "explained_variance_",
+        "explained_variance_ratio_",
+        "explained_energy_ratio_",
+    ):
+        assert_allclose(np.asarray(getattr(est, name)), getattr(ref, name), rtol=1e-8)
+    assert est.reconstruction_error_ == pytest.approx(ref.reconstruction_error_, 1e-9)
+    expected = (
+        (Z, Z_ref),
+        (again, ref.transform(X)),
+        (back, ref.inverse_transform(Z_ref)),
+    )
+    for out, want in expected:
+        assert type(out) is type(xp.asarray(0.0))
+        assert_allclose(np.asarray(out), want, atol=1e-8)
+
+
 def test_array_api_routes_without_it_name_themselves(regression):
     """numpy-only solvers, losses and SGD raise an error naming the
     component and the namespace; numpy and sparse input keep the numpy
@@ -148,6 +204,8 @@ def test_array_api_routes_without_it_name_themselves(regression):
             ValueError, match=r"SGDMiniBatchRegressor.*array_api_strict"
         ):
             SGDMiniBatchRegressor().fit(Xs, ys[:, 0])
+        with pytest.raises(ValueError, match=r"algorithm=.*array_api_strict"):
+            TruncatedSVDCompressor(algorithm=MySVD()).fit(Xs)
         numpy_fit = PinvRegressor().fit(X, y)
         sparse_fit = PinvRegressor().fit(sp.csr_matrix(X), y)
     assert isinstance(numpy_fit.coef_, np.ndarray)
