@@ -1,5 +1,6 @@
-"""Runs ``tests/array_api`` (and scikit-learn's array-API checks of
-``test_common.py``) in a subprocess with ``SCIPY_ARRAY_API=1``.
+"""Runs ``tests/array_api``, scikit-learn's array-API checks of
+``test_common.py`` and the user guide's ``gpu.rst`` in a subprocess with
+``SCIPY_ARRAY_API=1``.
 
 scikit-learn's array-API dispatch needs that variable set before scipy is
 imported; setting it for the whole suite would change how scipy runs
@@ -24,15 +25,17 @@ def test_array_api_suite_in_a_subprocess():
         sys.executable,
         "-m",
         "pytest",
-        "-q",
+        "-v",
         "-p",
         "no:cacheprovider",
         str(TESTS / "array_api"),
         str(TESTS / "test_common.py"),
+        str(TESTS.parent / "docs" / "user_guide" / "gpu.rst"),
         "-k",
-        "array_api",
+        "array_api or gpu",
     ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     assert " passed" in summary, summary
+    assert "gpu.rst::gpu.rst PASSED" in done.stdout, "gpu.rst's examples did not run"
