@@ -26,7 +26,7 @@ from .._algorithms.svd_figures import exact_svd_figures, figures
 from .._algorithms.svd_figures import (  # noqa: F401 (tests import it from here)
     total_variance as _total_variance,
 )
-from .._array_api import namespace_of
+from .._array_api import namespace_of, unsupported
 from .._dask import is_dask_collection, predict_blocks
 from ..plugins import parameter_constraint, resolve
 
@@ -301,6 +301,9 @@ class TruncatedSVDCompressor(
         >>> bool(np.allclose(svd.singular_values_, s))
         True
         """
+        ns = namespace_of(X)
+        if ns is not None:  # fit has a route; the stream's chunks do not yet
+            raise unsupported("TruncatedSVDCompressor.partial_fit", ns)
         first = not hasattr(self, "_statistics")
         if first and hasattr(self, "components_"):
             warnings.warn(

@@ -260,6 +260,9 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         >>> bool(np.allclose(lasso.coef_, full.coef_, atol=1e-8)), lasso.coef_[1]
         (True, np.float64(0.0))
         """
+        ns = namespace_of(X)
+        if ns is not None:  # fit has a route; the stream's chunks do not yet
+            raise unsupported("GDRegressor.partial_fit", ns)
         first = self._starts_stream()
         loss, penalty = self._resolve_loss_and_penalty()
         if not getattr(loss, "quadratic", False):

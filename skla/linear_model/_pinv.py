@@ -249,6 +249,9 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         >>> np.allclose(streamed.coef_, PinvRegressor().fit(X, y).coef_)
         True
         """
+        ns = namespace_of(X)
+        if ns is not None:  # fit has a route; the stream's chunks do not yet
+            raise unsupported("PinvRegressor.partial_fit", ns)
         first = self._starts_stream()
         X, Y, sample_weight, y_ndim = self._validate_fit_data(
             X, y, sample_weight, reset=first, allow_all_zero_weights=not first

@@ -206,6 +206,11 @@ def test_array_api_routes_without_it_name_themselves(regression):
             SGDMiniBatchRegressor().fit(Xs, ys[:, 0])
         with pytest.raises(ValueError, match=r"algorithm=.*array_api_strict"):
             TruncatedSVDCompressor(algorithm=MySVD()).fit(Xs)
+        for est in (PinvRegressor(), GDRegressor()):
+            with pytest.raises(ValueError, match=r"partial_fit.*array_api_strict"):
+                est.partial_fit(Xs, ys)
+        with pytest.raises(ValueError, match=r"partial_fit.*array_api_strict"):
+            TruncatedSVDCompressor().partial_fit(Xs)
         numpy_fit = PinvRegressor().fit(X, y)
         sparse_fit = PinvRegressor().fit(sp.csr_matrix(X), y)
     assert isinstance(numpy_fit.coef_, np.ndarray)
