@@ -100,18 +100,18 @@ def _randomized(ns, X, n_components, finder, random_state, total):
         k = int(n_components)
         width = min(k + finder.oversampling(k), limit)
         Q = _basis(ns, X, width, finder.power_iterations((m, d), k), rng)
+        Ub, s, Vt = _small_svd(ns, X, Q)
     else:
         width = ENERGY_BLOCK
         while True:
             width = min(width, limit)
             n_iter = 0 if width == limit else finder.power_iterations((m, d), width)
             Q = _basis(ns, X, width, n_iter, rng)
-            s = _small_svd(ns, X, Q)[1]
+            Ub, s, Vt = _small_svd(ns, X, Q)
             k, enough = energy_rank(s, n_components * total)
             if (enough and width >= k + finder.oversampling(k)) or width == limit:
                 break
             width *= 2
-    Ub, s, Vt = _small_svd(ns, X, Q)
     return Q @ ns.asarray(np.ascontiguousarray(Ub[:, :k]), dtype=X.dtype), s[:k], Vt[:k]
 
 
@@ -123,6 +123,11 @@ def _exact(ns, X, n_components, total):
     if not isinstance(n_components, Integral):
         k = energy_rank(s, n_components * total)[0]
     return U[:, :k], s[:k], Vt[:k]
+
+
+def _residual(xp, X, V):
+    """``‖X − X V Vᵀ‖_F²`` from the residual itself (no cancellation)."""
+    return float(xp.linalg.vector_norm(X - (X @ V) @ V.T)) ** 2
 
 
 def namespace_svd(ns, X, n_components, solver, random_state):
@@ -138,7 +143,10 @@ def namespace_svd(ns, X, n_components, solver, random_state):
             f"n_components={n_components} must be at most min(n_samples, "
             f"n_features) = {min(m, d)}."
         )
-    total = float(xp.sum(X * X))
+    # Sums of X's squares and variances in float64 where the device has it
+    # (as in memory): a float32 variance of a column far from 0 cancels.
+    X_sums = xp.astype(X, ns.accumulate, copy=False)
+    total = float(xp.linalg.vector_norm(X_sums)) ** 2
     finder = route(solver, X.shape, n_components, ns)
     if finder is None:
         U, s, Vt = _exact(ns, X, n_components, total)
@@ -151,12 +159,14 @@ def namespace_svd(ns, X, n_components, solver, random_state):
     V = ns.asarray(np.ascontiguousarray(components.T))
     # The coordinates U_k Σ_k, as in memory (X V_k for an exact basis only).
     Z = U * ns.asarray(signs * s, dtype=X.dtype)
+    Z_sums = xp.astype(Z, ns.accumulate, copy=False)
+    V_sums = xp.astype(V, ns.accumulate, copy=False)
     figures = combined_figures(
-        ns.to_numpy(xp.var(Z, axis=0)),
-        float(xp.sum(xp.var(X, axis=0))),
+        ns.to_numpy(xp.var(Z_sums, axis=0)),
+        float(xp.sum(xp.var(X_sums, axis=0))),
         s,
         total=total,
-        kept=float(xp.sum(Z * Z)),
-        residual=lambda: float(xp.sum((X - (X @ V) @ V.T) ** 2)),
+        kept=float(xp.linalg.vector_norm(Z_sums)) ** 2,
+        residual=lambda: _residual(xp, X_sums, V_sums),
     )
     return NamespaceSVD(components, s.astype(dtype), Z, figures)

@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array
 
 from ._algorithms.convergence import far_from_optimum
-from ._algorithms.statistics import RowStatistics
+from ._algorithms.statistics import RowStatistics, ScatterRangeError
 
 __all__ = [
     "is_dask_collection",
@@ -74,8 +74,10 @@ def _rows_like(X, a, name):
     return a.rechunk(chunks)
 
 
-def _chunk(X, Y, w, centre, gram, ranges):
-    """The statistics of one chunk, validated where it lives."""
+def _chunk(X, Y, w, centre, gram, ranges, tolerate_range):
+    """The statistics of one chunk, validated where it lives; None for a
+    scatter matrix its squares would overflow, with ``tolerate_range`` (a
+    worker that raises logs an error, though the fit goes on by R)."""
     X = check_array(X, dtype=(np.float64, np.float32), accept_sparse=("csr", "csc"))
     if Y is None:  # an SVD: no targets
         Y = np.empty((X.shape[0], 0), dtype=X.dtype)
@@ -85,11 +87,16 @@ def _chunk(X, Y, w, centre, gram, ranges):
         w = check_array(w, ensure_2d=False, dtype=X.dtype, input_name="sample_weight")
         if np.any(w < 0):
             raise ValueError("sample_weight must be non-negative.")
-    return RowStatistics.of(X, Y, w, centre=centre, gram=gram, ranges=ranges)
+    try:
+        return RowStatistics.of(X, Y, w, centre=centre, gram=gram, ranges=ranges)
+    except ScatterRangeError:
+        if not tolerate_range:
+            raise
+        return None
 
 
 def _merge(a, b):
-    return a.merge(b)
+    return None if a is None or b is None else a.merge(b)
 
 
 def row_blocks(X, y, sample_weight):
@@ -122,11 +129,12 @@ def tree_reduce(parts, combine):
 
 
 def row_statistics(
-    X, y, sample_weight, *, centre, gram=False, ranges=False
-) -> RowStatistics:
+    X, y, sample_weight, *, centre, gram=False, ranges=False, tolerate_range=False
+) -> RowStatistics | None:
     """The :class:`RowStatistics` of the rows of dask arrays, one pass.
 
-    ``y`` None means no targets (an SVD of X).
+    ``y`` None means no targets (an SVD of X).  With ``tolerate_range``, a
+    scatter matrix whose squares would overflow is None, not an error.
 
     Columns are gathered into whole rows per chunk (``rechunk``); each
     chunk's statistics are computed on its worker and merged pairwise in a
@@ -139,7 +147,7 @@ def row_statistics(
     # its results would read them instead (a benchmark then times nothing).
     chunk = dask.delayed(_chunk, pure=False)
     parts = [
-        chunk(xb, yb, wb, centre, gram, ranges)
+        chunk(xb, yb, wb, centre, gram, ranges, tolerate_range)
         for xb, yb, wb in row_blocks(X, y, sample_weight)
     ]
     return tree_reduce(parts, _merge).compute()

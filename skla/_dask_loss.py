@@ -38,12 +38,13 @@ def chunked_form(loss, name):
     """``(core, combine)`` of a loss that chunks can add up, or an error.
 
     ``core`` is the separable loss the chunks evaluate; ``combine`` turns
-    its per-target totals into ``(value, factors)``, the loss and the
-    per-target factors of its gradient (see
-    :class:`~skla.components.losses.Loss`).
+    its totals into ``(value, factors)``, the loss and the factors of its
+    gradient (see :class:`~skla.components.losses.Loss`).  A separable
+    loss's total is one number (a row's term may couple its targets); a
+    ``core`` of a ``combine`` is totalled per target.
     """
     if getattr(loss, "separable", False):
-        return loss, lambda c: (float(np.sum(c)), np.ones(len(c)))
+        return loss, lambda c: (float(np.sum(c)), 1.0)
     core = getattr(loss, "core", None)
     if core is not None and hasattr(loss, "combine"):
         if not getattr(core, "separable", False):
@@ -67,7 +68,7 @@ def _block(X, Y, w):
     return X, Y, w
 
 
-def _loss_pass(block, point, core, total_weight, offset, scale, gradient):
+def _loss_pass(block, point, core, per_target, total_weight, offset, scale, gradient):
     """Per-target core totals and, with ``gradient``, the core gradient
     ``[Aᵀ G, Σ G]`` of one chunk, at ``point = (coef, intercept)``.
 
@@ -84,7 +85,12 @@ def _loss_pass(block, point, core, total_weight, offset, scale, gradient):
     if intercept is not None:
         P += intercept
     v = np.full(len(Y), 1.0 / total_weight) if w is None else w / total_weight
-    totals = np.array([core.value(Y[:, [t]], P[:, [t]], v) for t in range(Y.shape[1])])
+    if per_target:  # for a combine: its core, one target at a time
+        totals = np.array(
+            [core.value(Y[:, [t]], P[:, [t]], v) for t in range(Y.shape[1])]
+        )
+    else:
+        totals = np.array([core.value(Y, P, v)])
     if not gradient:
         return totals, 0.0, 0.0
     G = np.asarray(core.gradient(Y, P, v), dtype=np.float64)
@@ -149,17 +155,27 @@ class ChunkedRows:
         import dask
 
         core, combine = chunked_form(loss, name if name is not None else loss)
+        per_target = core is not loss
         point = dask.delayed((coef, intercept))  # sent once
         chunk = dask.delayed(_loss_pass, pure=True)
         parts = [
-            chunk(b, point, core, self.total_weight, offset, self.scale, gradient)
+            chunk(
+                b,
+                point,
+                core,
+                per_target,
+                self.total_weight,
+                offset,
+                self.scale,
+                gradient,
+            )
             for b in self.blocks
         ]
         totals, grad, grad_b = functools.reduce(_add, dask.compute(*_grouped(parts)))
-        value, factors = combine(totals)
+        value, factors = combine(totals)  # factors: per target, or 1.0
         if not gradient:
             return value, None, None
-        return value, grad * factors[None, :], grad_b * factors
+        return value, grad * factors, grad_b * factors
 
     def mean_y(self):
         """The weighted mean of Y (one pass, loss-free)."""

@@ -316,7 +316,17 @@ def test_full_passes_over_chunks_equal_those_in_memory():
     )
     chunked = ChunkedRows(blocks, w.sum(), scale=0.25)
     in_memory = Rows(0.25 * X, Y, w)
-    for loss in (Huber(epsilon=0.3), RMSE()):
+    class RowNorm:  # separable by rows, coupling a row's two targets
+        separable = True
+
+        def value(self, y, p, w):
+            return float(w @ (np.sqrt(1.0 + np.sum((y - p) ** 2, axis=1)) - 1.0))
+
+        def gradient(self, y, p, w):
+            r = y - p
+            return -(w / np.sqrt(1.0 + np.sum(r**2, axis=1)))[:, None] * r
+
+    for loss in (Huber(epsilon=0.3), RMSE(), RowNorm()):
         got = chunked.loss(loss, coef, intercept)
         want = in_memory.loss(loss, coef, intercept)
         for a, b in zip(got, want, strict=True):

@@ -268,8 +268,8 @@ def _check_scatter_range(X, Y, S=None):
             raise ScatterRangeError(
                 f"{name if not extreme else 'X or y'} has entries beyond 1e±60: "
                 "their squares would over- or underflow in the streamed "
-                "scatter matrix. Rescale the data (e.g. by a power of two), or "
-                "stream the R factor (PinvRegressor with solver='auto')."
+                "scatter matrix. Rescale the data (e.g. by a power of two); "
+                "PinvRegressor's other solvers stream the R factor instead."
             )
 
 

@@ -62,8 +62,9 @@ class Loss(Protocol):
       than add up chunks of a loss that does not add up.
     - ``core`` and ``combine(c)``: a loss that is a function of the
       per-target totals ``c`` of a separable ``core`` loss (RMSE of the
-      squared error): ``combine`` returns the loss's value and, per target,
-      the factor that turns ``core``'s gradient into the loss's.
+      squared error; the core's value of one target's columns is that
+      target's total): ``combine`` returns the loss's value and, per
+      target, the factor that turns ``core``'s gradient into the loss's.
 
     Examples
     --------

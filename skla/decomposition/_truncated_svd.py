@@ -430,6 +430,9 @@ class TruncatedSVDCompressor(
             The rank-k approximation.
         """
         check_is_fitted(self)
+        check_same_namespace(
+            X, self, attribute="components_", method="inverse_transform"
+        )
         ns = namespace_of(X)
         if ns is not None:  # in X's namespace, on its device
             Z = check_array(X, dtype=[ns.xp.float64, ns.xp.float32])

@@ -289,34 +289,23 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         self.solver_ = None
 
     def _fit_dask(self, X, y, sample_weight):
-        """fit on dask arrays: the row statistics reduced over the chunks.
-
-        ``"auto"`` takes fit's route: the scatter matrix first (half the
-        flops of R, at BLAS-3 speed), kept if its accuracy test passes
-        (estimated error at most ``GRAM_TOL``), else a second pass for the R
-        factor -- as fit falls back to QR.  ``"gram"`` keeps the scatter
-        matrix; any other solver reduces R in one pass.
-        """
+        """fit on dask arrays: the row statistics reduced over the chunks,
+        routed as :meth:`_routed_statistics` says."""
         from .._dask import row_statistics
 
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
 
         def statistics_of(gram):
-            centre = self.fit_intercept
-            return row_statistics(X, y, sample_weight, centre=centre, gram=gram)
+            return row_statistics(
+                X,
+                y,
+                sample_weight,
+                centre=self.fit_intercept,
+                gram=gram,
+                tolerate_range=self.solver == "auto",
+            )
 
-        statistics = None
-        if self.solver in ("auto", "gram"):
-            try:
-                statistics = statistics_of(gram=True)
-            except ScatterRangeError:
-                if self.solver == "gram":
-                    raise
-            auto = self.solver == "auto" and statistics is not None
-            if auto and not self._gram_is_accurate(statistics, dtype):
-                statistics = None
-        if statistics is None:
-            statistics = statistics_of(gram=False)
+        statistics = self._routed_statistics(statistics_of, X.shape, dtype)
         # Attributes change only once the statistics are in.
         self._set_from_statistics(statistics, np.ndim(y), dtype, "dask")
         self._fitted_on_dask(X)
@@ -325,10 +314,8 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
     def _fit_namespace(self, ns, X, y, sample_weight):
         """fit on arrays of an array-API namespace (torch, cupy...): the
         passes over X there, on X's device; the small solve in numpy (see
-        :mod:`skla._array_api`).  Routes as on dask: ``"auto"`` the scatter
-        matrix if its accuracy test passes, else the R factor; ``"gram"``
-        the scatter matrix; ``"qr"`` and ``"svd"`` the R factor (whose SVD
-        is X's)."""
+        :mod:`skla._array_api`), routed as :meth:`_routed_statistics` says
+        (``"svd"`` takes the R factor, whose SVD is X's)."""
         if not (isinstance(self.solver, str) and self.solver in _NAMESPACE_SOLVERS):
             raise unsupported(f"PinvRegressor(solver={self.solver!r})", ns)
         X, Y, sample_weight, y_ndim, dtype = self._validate_namespace_data(
@@ -339,13 +326,10 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         def statistics_of(gram):
             return row_statistics(ns, X, Y, sample_weight, centre=centre, gram=gram)
 
-        statistics = None
-        if self.solver in ("auto", "gram"):
-            statistics = statistics_of(gram=True)
-            if self.solver == "auto" and not self._gram_is_accurate(statistics, dtype):
-                statistics = None
-        if statistics is None:
-            statistics = statistics_of(gram=False)
+        # A float32 scatter matrix (a device without float64) fails the test.
+        statistics = self._routed_statistics(
+            statistics_of, X.shape, dtype, gram_first=ns.has_float64
+        )
         self._set_from_statistics(statistics, y_ndim, dtype, ns.name)
         ns.move_attributes(self, ("coef_", "intercept_", "singular_values_"))
         return self
@@ -354,6 +338,29 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.array_api_support = True  # solvers auto, gram, qr, svd
         return tags
+
+    def _routed_statistics(self, statistics_of, shape, dtype, *, gram_first=True):
+        """The statistics of the rows by fit's routes (dask, array API).
+
+        ``"gram"``: the scatter matrix.  ``"auto"``: the scatter matrix
+        (half the flops of R, at BLAS-3 speed) when X has at least as many
+        rows as columns, as fit, and ``gram_first``, kept if its accuracy
+        test passes -- else the R factor, a second pass, as fit falls back
+        to QR.  Any other solver: the R factor.  ``statistics_of(gram)``
+        computes them; None (or a ``ScatterRangeError``) means the squares
+        overflow the scatter matrix.
+        """
+        n, d = shape[0], shape[-1]  # X is validated in statistics_of
+        if self.solver == "gram":
+            return statistics_of(gram=True)
+        if self.solver == "auto" and gram_first and n >= d:
+            try:
+                statistics = statistics_of(gram=True)
+            except ScatterRangeError:
+                statistics = None
+            if statistics is not None and self._gram_is_accurate(statistics, dtype):
+                return statistics
+        return statistics_of(gram=False)
 
     def _gram_is_accurate(self, statistics, dtype):
         """``"auto"``'s test: the scatter matrix's estimated error of the

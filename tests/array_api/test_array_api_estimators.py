@@ -216,3 +216,46 @@ def test_array_api_routes_without_it_name_themselves(regression):
     assert isinstance(numpy_fit.coef_, np.ndarray)
     assert isinstance(sparse_fit.coef_, np.ndarray)
     assert_allclose(sparse_fit.coef_, numpy_fit.coef_, rtol=1e-8)
+
+
+def test_array_api_float32_sums_in_float64():
+    """float32 data far from 0 (offset 100) on many rows: the mean, the
+    scatter matrix and the variances are summed in float64 on the device,
+    as the numpy routes sum them; a float32 sum would be off by half."""
+    rng = np.random.default_rng(5)
+    X = (rng.standard_normal((200_000, 8)) + 100.0).astype(np.float32)
+    y = (X @ np.linspace(-1, 1, 8) + rng.standard_normal(200_000)).astype(np.float32)
+    ref = PinvRegressor().fit(X, y)
+    svd_ref = TruncatedSVDCompressor(2, algorithm="full").fit(X)
+    with config_context(array_api_dispatch=True):
+        est = PinvRegressor().fit(*_on_strict(X, y))
+        svd = TruncatedSVDCompressor(2, algorithm="full").fit(xp.asarray(X))
+    coef = np.asarray(est.coef_)
+    assert np.max(np.abs(coef - ref.coef_)) <= 1e-4 * np.max(np.abs(ref.coef_))
+    for name in ("explained_variance_", "explained_variance_ratio_"):
+        assert_allclose(
+            np.asarray(getattr(svd, name)), getattr(svd_ref, name), rtol=1e-4
+        )
+
+
+def test_array_api_extreme_values_scalar_weights_and_namespaces():
+    """Squares that overflow the scatter matrix: "auto" takes R, "gram"
+    names the problem; a scalar sample_weight is a weight; inverse_transform
+    checks the namespace as transform does."""
+    from skla._algorithms.statistics import ScatterRangeError
+
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((300, 3))
+    y = X @ [1.0, 2.0, 3.0] + 0.1 * rng.standard_normal(300)
+    ref = PinvRegressor().fit(X, y)
+    with config_context(array_api_dispatch=True):
+        big = PinvRegressor().fit(*_on_strict(X * 1e200, y))
+        with pytest.raises(ScatterRangeError, match="overflow"):
+            PinvRegressor(solver="gram").fit(*_on_strict(X * 1e200, y))
+        weighted = PinvRegressor().fit(*_on_strict(X, y), sample_weight=2.0)
+        svd = TruncatedSVDCompressor(2).fit(xp.asarray(X))
+        with pytest.raises(ValueError, match="must use the same namespace"):
+            svd.inverse_transform(np.ones((2, 2)))
+    assert big.solver_used_ == "qr (array_api_strict)"
+    assert_allclose(np.asarray(big.coef_) * 1e200, ref.coef_, rtol=1e-10)
+    assert_allclose(np.asarray(weighted.coef_), ref.coef_, rtol=1e-10)
