@@ -68,12 +68,12 @@ def test_fit_on_the_cluster_equals_the_numpy_fit(client, fit_intercept):
 
 
 def test_ill_conditioned_data_keep_qrs_accuracy(client):
-    X, y, _ = make_spectral_regression(
-        8000, 20, cond=1e7, noise=0.1, offset=5.0, random_state=2
-    )
     """The scatter matrix fails "auto"'s accuracy test at cond 1e7: a second
     pass reduces R factors, QR's accuracy (the numpy fit to 1e-6).  Data
     whose squares overflow take R at once (solver="gram" refuses them)."""
+    X, y, _ = make_spectral_regression(
+        8000, 20, cond=1e7, noise=0.1, offset=5.0, random_state=2
+    )
     est = PinvRegressor().fit(da.from_array(X, chunks=(1000, 20)), y)
     assert est.solver_used_ == "qr (dask)"
     assert relative(est.coef_, PinvRegressor().fit(X, y).coef_) < 1e-6
