@@ -28,6 +28,7 @@ __all__ = [
     "sgd_epoch",
     "sgd_epochs",
     "tree_reduce",
+    "validated_chunk",
 ]
 
 
@@ -74,19 +75,28 @@ def _rows_like(X, a, name):
     return a.rechunk(chunks)
 
 
+def validated_chunk(X, Y, w, *, dtype=None):
+    """One chunk validated where it lives: float X (dense, CSR or CSC), 2-D
+    Y and non-negative weights in ``dtype`` (X's by default).  Y None: no
+    targets (an SVD)."""
+    X = check_array(X, dtype=(np.float64, np.float32), accept_sparse=("csr", "csc"))
+    dtype = X.dtype if dtype is None else dtype
+    if Y is None:
+        Y = np.empty((X.shape[0], 0), dtype=dtype)
+    Y = np.reshape(Y, (len(Y), -1))
+    Y = check_array(Y, dtype=dtype, ensure_min_features=0, input_name="y")
+    if w is not None:
+        w = check_array(w, ensure_2d=False, dtype=dtype, input_name="sample_weight")
+        if np.any(w < 0):
+            raise ValueError("sample_weight must be non-negative.")
+    return X, Y, w
+
+
 def _chunk(X, Y, w, centre, gram, ranges, tolerate_range):
     """The statistics of one chunk, validated where it lives; None for a
     scatter matrix its squares would overflow, with ``tolerate_range`` (a
     worker that raises logs an error, though the fit goes on by R)."""
-    X = check_array(X, dtype=(np.float64, np.float32), accept_sparse=("csr", "csc"))
-    if Y is None:  # an SVD: no targets
-        Y = np.empty((X.shape[0], 0), dtype=X.dtype)
-    Y = np.reshape(Y, (len(Y), -1))
-    Y = check_array(Y, dtype=X.dtype, ensure_min_features=0, input_name="y")
-    if w is not None:
-        w = check_array(w, ensure_2d=False, dtype=X.dtype, input_name="sample_weight")
-        if np.any(w < 0):
-            raise ValueError("sample_weight must be non-negative.")
+    X, Y, w = validated_chunk(X, Y, w)
     try:
         return RowStatistics.of(X, Y, w, centre=centre, gram=gram, ranges=ranges)
     except ScatterRangeError:

@@ -20,9 +20,9 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from sklearn.utils.validation import check_array
 
 from ._algorithms._linalg import power_iteration
+from ._dask import validated_chunk
 from ._data import centred_dot, centred_tdot
 
 __all__ = [
@@ -58,14 +58,8 @@ def chunked_form(loss, name):
 
 
 def _block(X, Y, w):
-    """One chunk validated where it lives: float X, 2-D float64 Y, weights."""
-    X = check_array(X, dtype=(np.float64, np.float32), accept_sparse=("csr", "csc"))
-    Y = check_array(np.reshape(Y, (len(Y), -1)), dtype=np.float64, input_name="y")
-    if w is not None:
-        w = check_array(
-            w, ensure_2d=False, dtype=np.float64, input_name="sample_weight"
-        )
-    return X, Y, w
+    """One chunk validated where it lives; Y and w in float64, the loss's."""
+    return validated_chunk(X, Y, w, dtype=np.float64)
 
 
 def _loss_pass(block, point, core, per_target, total_weight, offset, scale, gradient):
