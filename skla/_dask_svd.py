@@ -4,18 +4,21 @@ The range finder of Halko, Martinsson and Tropp, as
 :class:`~skla._algorithms.randomized_svd.RangeFinder` runs it in memory, for
 a dask array X (m × d) too wide for the exact route through its d × d R
 factor (:func:`skla._dask.row_statistics`, d² numbers per chunk).  Every
-product with X runs on the workers that hold X's row chunks:
+product with X is a task on the worker that holds the row chunk:
 
-- ``Y = X Ω`` and ``Y = X Z`` (m × l, ``l = k + p``): one l-column block
-  per row chunk, kept on the workers and orthonormalised there by a
-  tall-skinny QR;
-- ``Xᵀ Q`` (d × l) and ``B = Qᵀ X`` (l × d): a product per chunk, summed in
-  a tree; only the sum reaches the client.
+- both half-steps of a power iteration are one task per chunk: ``y = x Z``
+  (``l = k + p`` columns), its QR ``y = Q_i R_i``, and ``x_iᵀ Q_i``; merges
+  up a tree finish the tall-skinny QR of Y and sum ``Xᵀ Q`` (d × l), and a
+  task orthonormalises it into the next Z;
+- the last such sum is ``Bᵀ = Xᵀ Q``, whose small SVD is a task; one more
+  pass gives the column moments of ``X V_k`` for the figures.
 
-The client holds the d × l matrices Ω and Z and the l × d matrix B, and takes
-the small SVD of B; X's chunks never travel to it.  Passes over X: one for
-``X Ω`` (X's column moments ride along), two per power iteration, one for B
-and one for the figures of the fit.
+A fit of rank k is one dask graph, computed once: one round trip, after
+which the client holds ``V_k``, σ and a few sums.  X's chunks are computed
+once per graph and held on the workers while it runs (as by
+:func:`dask.array.linalg.svd_compressed`); they never reach the client.  A
+fit to an energy fraction computes a graph per block of the basis (the
+client decides whether to grow it), then one for the figures.
 
 The test matrix, the oversampling and the number of power iterations are
 those of the in-memory solver with the same ``random_state``, so the basis
@@ -27,6 +30,7 @@ dask is imported inside the functions: ``import skla`` does not import it.
 
 from __future__ import annotations
 
+import uuid
 from numbers import Integral
 from typing import NamedTuple
 
@@ -38,7 +42,7 @@ from sklearn.utils.validation import check_array
 
 from ._algorithms.randomized_svd import RangeFinder, _generator
 from ._algorithms.svd import energy_rank
-from ._algorithms.svd_figures import Figures, projection_error
+from ._algorithms.svd_figures import Figures, combined_figures, projection_error
 from ._dask import _check_rows
 
 __all__ = [
@@ -57,7 +61,8 @@ __all__ = [
 #: 1.1 s throughout; on 32768 × d, 1.25 against 1.8 s at d = 512 and 3.4
 #: against 2.3 s at d = 1024.  Up to 1024 the exact answer costs at most
 #: ~1.5× (less for larger ranks); beyond, the range finder wins more and
-#: more.
+#: more.  (Measured before the range finder became one graph, 3× faster:
+#: the crossover may now lie lower; the exact answer is worth some time.)
 AUTO_EXACT_MAX_FEATURES = 1024
 
 #: A side of at most this many is solved exactly, as in memory
@@ -134,6 +139,10 @@ def range_finder(solver, n_features, algorithm):
     )
 
 
+#: Parts that one task merges (a tree of merges for more chunks).
+FAN_IN = 8
+
+
 def _dense_chunk(block, dtype):
     """One validated chunk, dense (sparse chunks are densified one at a time)."""
     if sp.issparse(block):
@@ -141,96 +150,139 @@ def _dense_chunk(block, dtype):
     return check_array(block, dtype=dtype)
 
 
-def _whole_rows(X):
-    """X as whole, validated float rows per chunk (lazy), and its dtype."""
+def _row_chunks(X):
+    """X's whole, validated float row chunks (a list of delayed arrays)."""
     X = _check_rows(X)
     dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-    return X.map_blocks(_dense_chunk, dtype, dtype=dtype), np.dtype(dtype)
+    # Keys of their own: keys named by X's token would be the same in two
+    # fits of one X, and a fit submitted before the scheduler has released
+    # the last one's results would read them instead of computing.
+    name = f"skla-rows-{uuid.uuid4().hex}"
+    X = X.map_blocks(_dense_chunk, dtype, dtype=dtype, name=name)
+    return list(X.to_delayed(optimize_graph=False).ravel()), np.dtype(dtype)
 
 
-def _shared(M):
-    """A small numpy array as a one-chunk dask array: one key, which the
-    scheduler sends to each worker once (not once per task)."""
-    import dask.array as da
-
-    return da.from_array(M, chunks=M.shape)
-
-
-def _dot(a, m):
-    return a @ m
-
-
-def _times(A, M):
-    """``A M`` by A's row chunks, lazily: ``M`` is small (d × l or l × l)."""
-    import dask.array as da
-
-    dtype = np.result_type(A.dtype, M.dtype)
-    return da.blockwise(
-        _dot, "ij", A, "ik", _shared(M), "kj", dtype=dtype, concatenate=True
-    )
-
-
-def _cross_part(a, b):
-    return (a.T @ b)[None]
-
-
-def _cross(A, B):
-    """``Aᵀ B`` for A and B chunked alike by rows: a product per chunk,
-    summed in a tree on the workers; the client receives the sum."""
-    import dask.array as da
-
-    dtype = np.result_type(A.dtype, B.dtype)
-    parts = da.blockwise(
-        _cross_part,
-        "ijk",
-        A,
-        "ij",
-        B,
-        "ik",
-        dtype=dtype,
-        adjust_chunks={"i": 1},
-        concatenate=True,
-    )
-    return parts.sum(axis=0, dtype=dtype).compute()
-
-
-def _orthonormal(Y, Q=None, also=()):
-    """An orthonormal basis of span(Y) on the workers (orthogonal to Q's if
-    given), and the dask collections ``also`` computed in the same pass.
-
-    dask's tall-skinny QR (:func:`dask.array.linalg.tsqr`): Householder per
-    chunk, then of the stacked l × l R factors (recursively, so no task
-    holds more than a chunk's worth), all on the workers in one graph.  A
-    Cholesky QR would need one reduction fewer, but it squares the
-    condition number of Y, which the power iterations make huge.
-    """
+def _lazy(obj):
+    """A function as a dask task, or a small array as one key (sent to a
+    worker once, not once per task); new keys at each call."""
     import dask
-    import dask.array as da
 
-    if Q is not None:
-        # Y − Q Qᵀ Y twice: classical Gram–Schmidt needs the second pass.
-        Y, *also = dask.persist(Y, *also)
-        for _ in range(2):
-            Y = (Y - _times(Q, _cross(Q, Y))).persist()
-    basis, *also = dask.persist(da.linalg.tsqr(Y)[0], *also)
-    return basis, dask.compute(*also)
+    return dask.delayed(obj, pure=False)
 
 
-def _basis(X, omega, n_iter, Q=None, also=()):
-    """An orthonormal basis for the range of ``(X Xᵀ)^q X Ω`` (orthogonal to
-    Q), as :meth:`RangeFinder.basis
-    <skla._algorithms.randomized_svd.RangeFinder.basis>`: each power
-    iteration is two passes over X, ``Xᵀ Y`` (tree-summed, orthonormalised
-    on the client) and ``X Z`` (on the workers).  The dask collections
-    ``also`` are computed in the first pass over X, and returned."""
-    Y, computed = _times(X, omega), None
+def _reduced(parts, combine):
+    """``parts`` combined ``FAN_IN`` at a time until at most ``FAN_IN``
+    remain, for the task that consumes them to combine."""
+    while len(parts) > FAN_IN:
+        parts = [
+            _lazy(combine)(*parts[i : i + FAN_IN]) for i in range(0, len(parts), FAN_IN)
+        ]
+    return parts
+
+
+def _add(*parts):
+    return sum(parts[1:], parts[0])
+
+
+def _times(x, M):
+    """``x M`` for a chunk x and a small M, as ``(Mᵀ xᵀ)ᵀ``: the same
+    product, which OpenBLAS computes a third faster for a C-ordered x."""
+    return (M.T @ x.T).T
+
+
+def _tdot(a, b):
+    return a.T @ b
+
+
+def _local_qr(y):
+    return sl.qr(y, mode="economic", overwrite_a=True, check_finite=False)
+
+
+def _stacked_qr(parts):
+    """The QR factors of the stacked R factors, Q split as they were."""
+    W, R = sl.qr(np.vstack(parts), mode="economic", check_finite=False)
+    return np.split(W, np.cumsum([len(r) for r in parts[:-1]])), R
+
+
+def _factors(x, y=None, Z=None):
+    """A chunk's share of ``Xᵀ Q``, Q the Q factor of Y: for its block
+    ``y = Q_i R_i`` (``x Z`` if y is None), ``(R_i, x_iᵀ Q_i)``."""
+    Q, R = _local_qr(_times(x, Z) if y is None else y)
+    return R, _tdot(Q, x).T
+
+
+def _merge_factors(*parts):
+    """Shares ``(R_j, P_j)`` of ``Xᵀ Q`` merged, a level up the QR tree:
+    the stacked R factors are ``W R``, and the merged share is ``(R, Σ_j P_j
+    W_j)`` (``Q_j W_j`` is share j's part of the Q factor of its rows)."""
+    W, R = _stacked_qr([part[0] for part in parts])
+    return R, _add(*(part[1] @ w for part, w in zip(parts, W, strict=True)))
+
+
+def _orthonormal_q(parts):
+    """The Q factor of the d × l matrix ``Xᵀ Q`` from its last shares."""
+    return sl.qr(_merge_factors(*parts)[1], mode="economic", check_finite=False)[0]
+
+
+def _minus_times(y, q, C):
+    return y - q @ _add(*C)
+
+
+def _project_out(Y, Q):
+    """``Y − Q Qᵀ Y`` by chunks, twice (classical Gram–Schmidt needs the
+    second pass); Y and Q are lists of chunks' blocks."""
+    for _ in range(2):
+        C = _reduced([_lazy(_tdot)(q, y) for q, y in zip(Q, Y, strict=True)], _add)
+        Y = [_lazy(_minus_times)(y, q, C) for y, q in zip(Y, Q, strict=True)]
+    return Y
+
+
+def _shares(chunks, Z, Q=None):
+    """The shares of ``Xᵀ Q'`` (:func:`_factors`), Q' an orthonormal basis
+    of ``span(X Z)`` (made orthogonal to Q, a list of chunks' blocks),
+    merged down to at most :data:`FAN_IN`, lazily.
+
+    Q' is the Q factor of a tall-skinny QR of ``Y = X Z`` (Householder per
+    chunk, then of the stacked l × l R factors up a tree; a Cholesky QR
+    would square the condition number of Y, which the power iterations make
+    huge), never formed: ``Xᵀ Q' = Σ_i x_iᵀ Q_i W_i``.  So a half-step pair
+    is one task per chunk, which reads its chunk twice, and the merges.
+    """
+    if Q is None:
+        return _reduced([_lazy(_factors)(x, Z=Z) for x in chunks], _merge_factors)
+    Y = _project_out([_lazy(_times)(x, Z) for x in chunks], Q)
+    parts = [_lazy(_factors)(x, y) for x, y in zip(chunks, Y, strict=True)]
+    return _reduced(parts, _merge_factors)
+
+
+def _power_iterations(chunks, omega, n_iter, Q=None):
+    """The orthonormal d × l matrix Z after the power iterations of
+    :meth:`RangeFinder.basis
+    <skla._algorithms.randomized_svd.RangeFinder.basis>` (each half-step
+    renormalised; Y made orthogonal to Q), lazily: ``X Z`` spans what the
+    in-memory basis spans."""
+    Z = _lazy(omega)
     for _ in range(n_iter):
-        Y, first = _orthonormal(Y, Q, also if computed is None else ())
-        computed = first if computed is None else computed
-        Z = sl.qr(_cross(X, Y), mode="economic", check_finite=False)[0]
-        Y = _times(X, Z.astype(X.dtype, copy=False))
-    basis, first = _orthonormal(Y, Q, also if computed is None else ())
-    return basis, first if computed is None else computed
+        Z = _lazy(_orthonormal_q)(_shares(chunks, Z, Q))
+    return Z
+
+
+def _q(factors, W, i):
+    return factors[0] @ W[i]
+
+
+def _basis(chunks, omega, n_iter, Q):
+    """The chunks' blocks of an orthonormal basis for the range of ``(X
+    Xᵀ)^q X Ω``, orthogonal to Q (None or a list of chunks' blocks), and
+    ``B = Qᵀ X`` for them, lazily (a flat tall-skinny QR, whose Q factor is
+    formed: it is kept for the next blocks)."""
+    Z = _power_iterations(chunks, omega, n_iter, Q)
+    Y = [_lazy(_times)(x, Z) for x in chunks]
+    F = [_lazy(_local_qr)(y) for y in (Y if Q is None else _project_out(Y, Q))]
+    W = _lazy(_stacked_qr)([f[1] for f in F])[0]
+    new = [_lazy(_q)(f, W, i) for i, f in enumerate(F)]
+    B = [_lazy(_tdot)(q, x) for q, x in zip(new, chunks, strict=True)]
+    return new, _lazy(_add)(*_reduced(B, _add))
 
 
 def _test_matrix(rng, width, d, dtype):
@@ -238,9 +290,67 @@ def _test_matrix(rng, width, d, dtype):
     return rng.standard_normal((width, d)).astype(dtype, copy=False).T
 
 
-def _moments(X):
-    """X's column means and variances in float64, lazily (stable merges)."""
-    return X.mean(axis=0, dtype=np.float64), X.var(axis=0, dtype=np.float64)
+@np.errstate(over="ignore", invalid="ignore")  # an overflow: _total raises
+def _moments(x):
+    """A chunk's row count, and its columns' means and sums of squared
+    deviations (float64).
+
+    By blocks of rows shifted by the first row, so that a column with a
+    large offset keeps its variance, in one reused 1 MB buffer: a worker
+    returns freed memory to the system at once, and a new temporary per
+    block would cost its page faults anew (five times the arithmetic).
+    """
+    n, d = x.shape
+    pilot = np.array(x[0] if n else np.zeros(d), dtype=np.float64)
+    rows = max(1, (1 << 17) // max(d, 1))
+    buffer = np.empty((min(rows, n), d))
+    shifted, squares = np.zeros(d), np.zeros(d)
+    for start in range(0, n, rows):
+        block = x[start : start + rows]
+        block = np.subtract(block, pilot, out=buffer[: len(block)])
+        shifted += block.sum(axis=0)
+        squares += np.einsum("ij,ij->j", block, block)
+    shift = shifted / max(n, 1)
+    return n, pilot + shift, np.maximum(squares - n * shift**2, 0.0)
+
+
+@np.errstate(over="ignore", invalid="ignore")
+def _merge_moments(*parts):
+    """Chunks' moments merged (Chan et al.: no cancellation)."""
+    n = sum(p[0] for p in parts)
+    mean = sum(p[0] * p[1] for p in parts) / max(n, 1)
+    return n, mean, sum(p[2] + p[0] * (p[1] - mean) ** 2 for p in parts)
+
+
+def _column_moments(chunks, Vt=None):
+    """The merged moments of X's columns, or of ``Z = X V_k``'s in float64
+    (not rounded to X's dtype: ``‖X‖² − ‖Z‖²`` gives the error), lazily."""
+    if Vt is None:
+        parts = [_lazy(_moments)(x) for x in chunks]
+    else:
+        parts = [_lazy(_coordinate_moments)(x, Vt) for x in chunks]
+    return _lazy(_merge_moments)(*_reduced(parts, _merge_moments))
+
+
+def _coordinate_moments(x, Vt):
+    return _moments(_times(np.asarray(x, np.float64), np.asarray(Vt, np.float64).T))
+
+
+def _sums(moments):
+    """``(Σ var, Σ mean²)`` of X's columns: the total variance, ‖X‖_F² / m."""
+    n, mean, squares = moments
+    return float(np.sum(squares)) / n, float(np.sum(mean**2))
+
+
+def _total(sums, m):
+    """``‖X‖_F²`` from :func:`_sums`, or a ValueError if it overflows."""
+    total = m * (sums[0] + sums[1])
+    if not np.isfinite(total):
+        raise ValueError(
+            "‖X‖² overflows the floating-point range: rescale X (e.g. by a "
+            "power of two) before fitting it on dask."
+        )
+    return total
 
 
 def _small_svd(B):
@@ -249,9 +359,48 @@ def _small_svd(B):
     return s, Vt
 
 
-def _rank_svd(X, k, finder, rng):
-    """The top k values and right vectors of ``Q Qᵀ X`` with the moments."""
-    m, d = X.shape
+def _top(s, Vt, k, dtype):
+    """The top k triplets' values and right vectors, in X's dtype, with
+    :func:`~sklearn.utils.extmath.svd_flip`'s signs (as in memory)."""
+    _, Vt = svd_flip(None, np.array(Vt[:k], dtype=dtype), u_based_decision=False)
+    return s[:k].astype(dtype), Vt
+
+
+def _top_of(shares, moments, m, k, dtype):
+    """The task ending the range finder: X's sums (checked for overflow
+    before the SVD of a B that would hold infinities), and :func:`_top` of
+    ``B = Qᵀ X``, the transpose of ``Xᵀ Q``."""
+    sums = _sums(moments)
+    _total(sums, m)
+    return (*_top(*_small_svd(_merge_factors(*shares)[1].T), k, dtype), sums)
+
+
+def _figures(chunks, s, Vt, sums, moments, m):
+    """The figures of the fit from the moments of the columns of ``Z = X
+    V_k``; ``‖X − X V_k V_kᵀ‖_F²`` summed from the residual itself (one more
+    pass) only when too small for ``‖X‖² − ‖Z‖²`` to resolve."""
+    import dask
+
+    def residual():
+        parts = [_lazy(projection_error)(x, _lazy(Vt)) for x in chunks]
+        return dask.compute(_lazy(_add)(*_reduced(parts, _add)))[0]
+
+    n, mean, squares = moments
+    return combined_figures(
+        squares / n,
+        sums[0],
+        s,
+        total=_total(sums, m),
+        kept=float(np.sum(squares) + n * np.sum(mean**2)),
+        residual=residual,
+    )
+
+
+def _rank_svd(chunks, shape, dtype, k, finder, rng):
+    """``(V_kᵀ, σ, figures)`` of ``Q Qᵀ X`` at rank k: one graph."""
+    import dask
+
+    m, d = shape
     if k > min(m, d):
         raise ValueError(
             f"n_components={k} must be at most min(n_samples, n_features)"
@@ -261,98 +410,50 @@ def _rank_svd(X, k, finder, rng):
     if min(m, d) <= SMALL_SIDE:
         width = min(m, d)  # a basis of the whole range: exact, as in memory
     n_iter = 0 if width == min(m, d) else finder.power_iterations((m, d), k)
-    omega = _test_matrix(rng, width, d, X.dtype)
-    Q, moments = _basis(X, omega, n_iter, also=_moments(X))
-    _total(moments, m)  # before the SVD of a B that would hold infinities
-    s, Vt = _small_svd(_cross(Q, X))
-    return s[:k], Vt[:k], moments
+    Z = _power_iterations(chunks, _test_matrix(rng, width, d, dtype), n_iter)
+    top = _lazy(_top_of)(_shares(chunks, Z), _column_moments(chunks), m, k, dtype)
+    (s, Vt, sums), moments = dask.compute(top, _column_moments(chunks, top[1]))
+    return Vt, s, _figures(chunks, s, Vt, sums, moments, m)
 
 
-def _energy_svd(X, fraction, finder, rng):
-    """The fewest top values and right vectors of ``Q Qᵀ X`` holding
-    ``fraction`` of ‖X‖_F², with the moments.
+def _energy_svd(chunks, shape, dtype, fraction, finder, rng):
+    """``(V_kᵀ, σ, figures)`` of ``Q Qᵀ X`` for the fewest triplets holding
+    ``fraction`` of ‖X‖_F².
 
     As :meth:`RangeFinder.svd_energy
     <skla._algorithms.randomized_svd.RangeFinder.svd_energy>`: the basis
     grows by :data:`ENERGY_BLOCK` columns, then twice as many each round
-    (each round its own power iterations, on the cluster), until its top
+    (each round its own power iterations, one graph), until its top
     triplets hold the fraction with the oversampling to spare.
     """
     import dask
-    import dask.array as da
 
-    m, d = X.shape
+    m, d = shape
     limit = min(m, d)
     block = limit if limit <= SMALL_SIDE else ENERGY_BLOCK
-    Q, B, also, total = None, np.empty((0, d), dtype=X.dtype), _moments(X), None
+    Q, B, sums = None, np.empty((0, d), dtype=dtype), None
     while True:
-        have = 0 if Q is None else Q.shape[1]
-        width = min(block, limit - have)
-        n_iter = finder.power_iterations((m, d), have + width)
-        if have + width == limit:
+        width = min(block, limit - len(B))
+        n_iter = finder.power_iterations((m, d), len(B) + width)
+        if len(B) + width == limit:
             n_iter = 0  # the basis will span X's whole range
-        omega = _test_matrix(rng, width, d, X.dtype)
-        new, computed = _basis(X, omega, n_iter, Q, also)
-        if total is None:
-            moments, also, total = computed, (), _total(computed, m)
-        B = np.vstack([B, _cross(new, X)])
+        new, part = _basis(chunks, _test_matrix(rng, width, d, dtype), n_iter, Q)
         if Q is not None:
-            new = da.concatenate([Q, new], axis=1).rechunk({1: -1})
-        Q = dask.persist(new)[0]
+            new = [_lazy(np.hstack)([a, b]) for a, b in zip(Q, new, strict=True)]
+        # The basis stays on the workers for the next rounds to project out.
+        first = [] if sums else [_column_moments(chunks)]
+        Q, part, *first = dask.persist(new, part, *first)
+        part, *first = dask.compute(part, *first)
+        sums = _sums(first[0]) if first else sums
+        total = _total(sums, m)  # before the SVD of a B with infinities
+        B = np.vstack([B, part])
         s, Vt = _small_svd(B)
         k, enough = energy_rank(s, fraction * total)
-        if (enough and Q.shape[1] >= k + finder.oversampling(k)) or Q.shape[1] >= limit:
-            return s[:k], Vt[:k], moments
+        if (enough and len(B) >= k + finder.oversampling(k)) or len(B) >= limit:
+            s, Vt = _top(s, Vt, k, dtype)
+            moments = dask.compute(_column_moments(chunks, _lazy(Vt)))[0]
+            return Vt, s, _figures(chunks, s, Vt, sums, moments, m)
         block *= 2
-
-
-def _energy(mean, variance):
-    """``‖X‖_F² / m`` from column moments: a sum of non-negative terms."""
-    return float(np.sum(variance) + np.sum(mean**2))
-
-
-def _total(moments, m):
-    """``‖X‖_F²`` from the column moments, or a ValueError if it overflows."""
-    total = m * _energy(*moments)
-    if not np.isfinite(total):
-        raise ValueError(
-            "‖X‖² overflows the floating-point range: rescale X (e.g. by a "
-            "power of two) before fitting it on dask."
-        )
-    return total
-
-
-def _residual_part(x, Vt):
-    return np.array([projection_error(x, Vt)])
-
-
-def _figures(X, s, Vt, moments):
-    """The figures of the fit on the training data, in one more pass: the
-    variance of each column of ``X V_k``, and ``‖X − X V_k V_kᵀ‖_F``
-    summed from the residual itself (no cancellation)."""
-    import dask
-    import dask.array as da
-
-    total, total_variance = _total(moments, X.shape[0]), float(np.sum(moments[1]))
-    residual = da.blockwise(
-        _residual_part,
-        "i",
-        X,
-        "ij",
-        _shared(Vt),
-        "kj",
-        dtype=np.float64,
-        adjust_chunks={"i": 1},
-        concatenate=True,
-    ).sum()
-    coordinates = _times(X, Vt.T)
-    explained, lost = dask.compute(coordinates.var(axis=0, dtype=np.float64), residual)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = explained / total_variance
-        energy = np.asarray(s, dtype=np.float64) ** 2
-        energy_ratio = energy / total if total > 0 else energy * 0
-    error = float(np.sqrt(lost / total)) if total > 0 else 0.0
-    return Figures(explained, ratio, energy_ratio, error)
 
 
 def randomized_svd(X, n_components, finder, random_state=None):
@@ -396,19 +497,10 @@ def randomized_svd(X, n_components, finder, random_state=None):
     >>> fit.components.shape, round(fit.figures.reconstruction_error, 2)
     ((3, 400), 0.51)
     """
-    import dask
-
-    X, dtype = _whole_rows(X)
+    chunks, dtype = _row_chunks(X)
     rng = _generator(random_state)
-    # Every pass is its own graph over X's chunks, submitted while the last
-    # one's results (kept on the workers) still hold X's keys as lineage.
-    # Linear fusion would give the same key another task in a graph where
-    # it has one consumer instead of several: distributed warns that this
-    # can deadlock.  Without it each key keeps one definition.
-    with dask.config.set({"optimization.fuse.active": False}):
-        if isinstance(n_components, Integral):
-            s, Vt, moments = _rank_svd(X, int(n_components), finder, rng)
-        else:
-            s, Vt, moments = _energy_svd(X, float(n_components), finder, rng)
-        _, Vt = svd_flip(None, np.array(Vt, dtype=dtype), u_based_decision=False)
-        return DaskSVD(Vt, s.astype(dtype), _figures(X, s, Vt, moments))
+    if isinstance(n_components, Integral):
+        fit = _rank_svd(chunks, X.shape, dtype, int(n_components), finder, rng)
+    else:
+        fit = _energy_svd(chunks, X.shape, dtype, float(n_components), finder, rng)
+    return DaskSVD(*fit)

@@ -316,6 +316,7 @@ def test_full_passes_over_chunks_equal_those_in_memory():
     )
     chunked = ChunkedRows(blocks, w.sum(), scale=0.25)
     in_memory = Rows(0.25 * X, Y, w)
+
     class RowNorm:  # separable by rows, coupling a row's two targets
         separable = True
 

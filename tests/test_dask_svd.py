@@ -92,7 +92,8 @@ def test_energy_fraction_grows_the_basis_as_in_memory(client):
 
 def test_the_client_never_gathers_x(client, monkeypatch):
     """X generated lazily on the workers (20 MB): what the client receives
-    over the whole fit is d × l-sized, under 2 % of X."""
+    over the whole fit is d × l-sized, under 2 % of X, in one round trip
+    (the fit of a rank is one graph)."""
     from dask.sizeof import sizeof
 
     received = []
@@ -112,6 +113,22 @@ def test_the_client_never_gathers_x(client, monkeypatch):
     assert est.components_.shape == (2, d)
     assert 0 < sum(received) < 0.02 * X.nbytes
     assert max(received) < d * width * 8 + 1000  # one d × l matrix at most
+    assert len(received) == 1
+
+
+def test_a_residual_below_rounding_of_the_energy_is_summed(client):
+    """Rank 3 plus noise 1e-7: ‖X‖² − ‖XV‖² is rounding noise, so the
+    reconstruction error is summed from the residual in one more pass; it
+    is that of the fitted components, to 1e-8 relative."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, 3)) @ rng.standard_normal((3, 400))
+    X += 1e-7 * rng.standard_normal(X.shape)
+    params = {"algorithm": "randomized", "random_state": 0}
+    est = TruncatedSVDCompressor(3, **params).fit(da.from_array(X, chunks=100))
+    V = est.components_
+    error = np.linalg.norm(X - X @ V.T @ V) / np.linalg.norm(X)
+    assert error < 1e-6
+    assert est.reconstruction_error_ == pytest.approx(error, rel=1e-8)
 
 
 def test_random_state_fixes_the_basis_as_in_memory(client):
@@ -141,10 +158,20 @@ def test_random_state_fixes_the_basis_as_in_memory(client):
 
 
 def test_float32_dask_input_gives_float32(wide, monkeypatch):
-    """float32 chunks: the products on the cluster in float32 (B = QᵀX comes
-    back float32), float32 components and singular values, a float32
-    transform; float64's values to float32 accuracy."""
+    """float32 chunks: the products in float32 (B = QᵀX reaches the small
+    SVD in float32: seen by a spy where dask's synchronous scheduler runs
+    the tasks in this process), float32 components and singular values, a
+    float32 transform; float64's values to float32 accuracy."""
     from skla import _dask_svd
+
+    X, s, Vt, Xd = wide
+    params = {"algorithm": "randomized", "n_iter": 2, "random_state": 0}
+    est = TruncatedSVDCompressor(5, **params).fit(Xd.astype(np.float32))
+    assert est.components_.dtype == est.singular_values_.dtype == np.float32
+    assert_allclose(est.singular_values_, s[:5], rtol=1e-4)
+    assert_allclose(est.components_, Vt[:5], atol=1e-3)
+    Z = est.transform(Xd.astype(np.float32))
+    assert Z.dtype == Z.compute().dtype == np.float32
 
     dtypes, small_svd = [], _dask_svd._small_svd
 
@@ -153,15 +180,10 @@ def test_float32_dask_input_gives_float32(wide, monkeypatch):
         return small_svd(B)
 
     monkeypatch.setattr(_dask_svd, "_small_svd", spying_small_svd)
-    _, s, Vt, Xd = wide
-    params = {"algorithm": "randomized", "n_iter": 2, "random_state": 0}
-    est = TruncatedSVDCompressor(5, **params).fit(Xd.astype(np.float32))
+    X32 = da.from_array(X.astype(np.float32), chunks=(200, 800))
+    with dask.config.set(scheduler="synchronous"):
+        TruncatedSVDCompressor(5, **params).fit(X32)
     assert dtypes == [np.float32]
-    assert est.components_.dtype == est.singular_values_.dtype == np.float32
-    assert_allclose(est.singular_values_, s[:5], rtol=1e-4)
-    assert_allclose(est.components_, Vt[:5], atol=1e-3)
-    Z = est.transform(Xd.astype(np.float32))
-    assert Z.dtype == Z.compute().dtype == np.float32
 
 
 def test_route_choice_and_refusals(client):
@@ -197,3 +219,5 @@ def test_route_choice_and_refusals(client):
         unregister("svd_solver", "numpy-test")
     with pytest.raises(ValueError, match="n_components=301 must be at most"):
         TruncatedSVDCompressor(301, algorithm="randomized").fit(Xd)
+    with pytest.raises(ValueError, match="overflows"):
+        TruncatedSVDCompressor(2, algorithm="randomized").fit(Xd * 1e200)
