@@ -113,3 +113,22 @@ def test_sgd_fresh_process_timing_runs_one_fit(bench_sgd):
 def test_memory_benchmark_measures_one_fit():
     bench = _load(BENCH.with_name("bench_memory.py"))
     assert bench.peak("TruncatedSVDCompressor(2)", 3000, 50) > 0  # small X: fixed costs
+
+
+BENCH_IN_SCRIPT = BENCH.with_name("bench_in_script.py")
+
+
+def test_in_script_benchmark_methods_and_errors():
+    """Every method of bench_in_script fits, and its error column is the
+    residual over the Eckart–Young optimum (1 for an exact top-k basis)."""
+    bench = _load(BENCH_IN_SCRIPT)
+    X, y = bench.regression((500, 5))
+    for name, fit in bench.lstsq_methods().items():
+        assert fit(X, y).score(X, y) > 0.5, name
+    A = bench.photo("china.jpg", (60, 80))
+    s = np.linalg.svd(A.astype(np.float64), compute_uv=False)
+    for name, svd in bench.svd_methods().items():
+        ratio = bench.error_ratio(A, svd(A, 4), s, 4)
+        assert 1 - 1e-6 <= ratio <= 1.01, name
+    Vt = np.linalg.svd(A.astype(np.float64))[2][1:5]  # not the top 4
+    assert bench.error_ratio(A, Vt, s, 4) > 1.01
