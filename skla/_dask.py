@@ -21,6 +21,7 @@ from ._algorithms.convergence import far_from_optimum
 from ._algorithms.statistics import RowStatistics, ScatterRangeError
 
 __all__ = [
+    "block_statistics",
     "is_dask_collection",
     "predict_blocks",
     "row_blocks",
@@ -156,11 +157,24 @@ def row_statistics(
     # data, and a fit that follows another before the scheduler has released
     # its results would read them instead (a benchmark then times nothing).
     chunk = dask.delayed(_chunk, pure=False)
-    parts = [
-        chunk(xb, yb, wb, centre, gram, ranges, tolerate_range)
-        for xb, yb, wb in row_blocks(X, y, sample_weight)
-    ]
+    options = (centre, gram, ranges, tolerate_range)
+    parts = [chunk(*blocks, *options) for blocks in row_blocks(X, y, sample_weight)]
     return tree_reduce(parts, _merge).compute()
+
+
+def block_statistics(blocks, *, centre, gram=False, ranges=False):
+    """:func:`row_statistics` of validated ``(X, Y, w)`` blocks (delayed
+    tuples: the chunks a fit has persisted on the workers, so X is not read
+    a second time)."""
+    import dask
+
+    chunk = dask.delayed(_block_chunk, pure=False)
+    parts = [chunk(block, centre, gram, ranges, False) for block in blocks]
+    return tree_reduce(parts, _merge).compute()
+
+
+def _block_chunk(block, *options):
+    return _chunk(*block, *options)
 
 
 def predict_blocks(predict, X, n_outputs, dtype):

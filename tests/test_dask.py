@@ -175,6 +175,29 @@ def test_gd_other_losses_map_reduce_on_the_cluster(
     assert relative(warm.coef_, ref.coef_) < 1e-5
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_gd_other_losses_read_each_chunk_once():
+    """The statistics are taken from the persisted chunks: X's chunks are
+    computed once for the whole fit, not once for the statistics and again
+    for the chunks kept on the workers."""
+    import dask
+
+    from skla import GDRegressor
+
+    X = np.random.default_rng(3).standard_normal((400, 3))
+    y = X @ [1.0, 2.0, -1.0]
+    reads = []
+
+    def read(block):
+        reads.append(len(block))
+        return block
+
+    Xd = da.from_array(X, chunks=100).map_blocks(read, dtype=X.dtype)
+    with dask.config.set(scheduler="sync"):
+        GDRegressor(loss="huber", max_iter=5, tol=0.0).fit(Xd, y)
+    assert sorted(n for n in reads if n) == [100] * 4  # 0: dask probing dtypes
+
+
 def test_a_loss_that_does_not_add_up_over_chunks_is_refused():
     """A loss without ``separable`` (or ``core``/``combine``) is refused
     before any pass: adding up its chunks could be silently wrong."""

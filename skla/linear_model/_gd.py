@@ -310,7 +310,7 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         over the chunks once, then the solver on the d×d statistics locally.
         Other losses: the chunks persisted on the workers, one map-reduce of
         value and gradient per point (see :mod:`skla._dask_loss`)."""
-        from .._dask import row_statistics
+        from .._dask import block_statistics, row_statistics
         from .._dask_loss import ChunkedLossObjective, chunked_form, persist_blocks
 
         loss, penalty = self._resolve_loss_and_penalty()
@@ -318,9 +318,12 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         if not quadratic:
             chunked_form(loss, self.loss)  # refused before any pass
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-        statistics = row_statistics(
-            X, y, sample_weight, centre=self.fit_intercept, gram=True, ranges=True
-        )
+        options = {"centre": self.fit_intercept, "gram": True, "ranges": True}
+        if quadratic:
+            statistics = row_statistics(X, y, sample_weight, **options)
+        else:  # the chunks stay on the workers: one read of X
+            blocks = persist_blocks(X, y, sample_weight)
+            statistics = block_statistics(blocks, **options)
         if not statistics.weight > 0:
             raise ValueError("sample_weight sums to zero: there is nothing to fit.")
         d, k = X.shape[1], statistics.n_targets
@@ -334,7 +337,7 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
             self._solve_statistics(statistics, coef, np.ndim(y), dtype)
         else:
             objective = ChunkedLossObjective(
-                persist_blocks(X, y, sample_weight),
+                blocks,
                 loss,
                 self.loss,
                 statistics,
