@@ -279,6 +279,14 @@ def _optimality_check(engine, X, y, sample_weight, start):
     try:
         chunked_form(engine.loss, None)
     except ValueError:
+        warnings.warn(
+            f"SGDMiniBatchRegressor on dask cannot check that the fit is near "
+            f"its optimum: the loss {engine.loss!r} does not declare "
+            "`separable = True`, so its value over all rows cannot be added "
+            "up over the chunks. The stopping rule alone decided.",
+            UserWarning,
+            stacklevel=5,
+        )
         return None
     if sample_weight is None:
         total = float(X.shape[0])

@@ -7,6 +7,7 @@ The cluster is the ``client`` fixture of ``conftest.py``: a LocalCluster on
 import pickle
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -317,6 +318,33 @@ def test_sgd_on_the_cluster_stops_as_fit_does(client):
     assert in_memory.n_iter_ < 100  # max_iter is 1000
     assert abs(on_dask.n_iter_ - in_memory.n_iter_) <= 0.5 * in_memory.n_iter_
     assert on_dask.learning_rate_.eta_ <= on_dask.learning_rate_.min_eta
+
+
+def test_sgd_on_dask_says_when_it_cannot_check_optimality():
+    """A loss that does not add up over chunks cannot be judged over all
+    rows: a warning says the stopping rule alone decided."""
+    import dask
+
+    from skla import SGDMiniBatchRegressor
+
+    class Squared:  # no `separable`: the check cannot trust a chunked sum
+        smoothness = 1.0
+
+        def value(self, y, p, w):
+            return float(w @ (0.5 * (y - p) ** 2).sum(axis=1))
+
+        def gradient(self, y, p, w):
+            return -w[:, None] * (y - p)
+
+    X = np.random.default_rng(4).standard_normal((400, 3))
+    y = X @ [1.0, 2.0, -1.0]
+    chunks = da.from_array(X, chunks=100), da.from_array(y, chunks=100)
+    with dask.config.set(scheduler="sync"):
+        with pytest.warns(UserWarning, match="cannot check that the fit"):
+            SGDMiniBatchRegressor(loss=Squared(), random_state=0).fit(*chunks)
+        with warnings.catch_warnings():  # a built-in loss: no such warning
+            warnings.simplefilter("error", UserWarning)
+            SGDMiniBatchRegressor(random_state=0).fit(*chunks)
 
 
 def test_full_passes_over_chunks_equal_those_in_memory():
