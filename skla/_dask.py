@@ -14,7 +14,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array
 
 from ._algorithms.convergence import far_from_optimum
@@ -223,7 +222,7 @@ def sgd_epochs(model, X, y, sample_weight, order):
     the run (it warns when far from the optimum).  Returns the fitted model
     and the run (:class:`~skla._algorithms.epochs.Epochs`).
     """
-    from ._algorithms.epochs import Epochs, may_stop, record_epoch
+    from ._algorithms.epochs import Epochs, may_stop, record_epoch, warn_at_max_iter
 
     blocks = row_blocks(X, y, sample_weight)
     sizes = np.array(_check_rows(X).chunks[0], dtype=np.float64)
@@ -247,14 +246,7 @@ def sgd_epochs(model, X, y, sample_weight, order):
                 break
             no_improvement = 0
     else:
-        if model.tol is not None:
-            warnings.warn(
-                f"SGDMiniBatchRegressor stopped at max_iter={model.max_iter} "
-                f"epochs before the objective stopped improving by "
-                f"tol={model.tol}. Consider increasing max_iter.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
+        warn_at_max_iter(model.max_iter, model.tol)
     if model.tol is not None and (not run.arrived or run.n_iter == model.max_iter):
         check = check or _optimality_check(engine, X, y, sample_weight, start)
         if check is not None:

@@ -20,7 +20,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 
 from .convergence import far_from_optimum
 
-__all__ = ["Epochs", "may_stop", "record_epoch", "run_epochs"]
+__all__ = ["Epochs", "may_stop", "record_epoch", "run_epochs", "warn_at_max_iter"]
 
 
 @dataclass
@@ -58,6 +58,19 @@ def record_epoch(run, engine, objective, validation, tol):
     improved = tol is None or objective <= run.best_loss - tol
     run.best_loss = min(run.best_loss, objective)
     return improved
+
+
+def warn_at_max_iter(max_iter, tol, stacklevel=5):
+    """The ConvergenceWarning of a run that used all ``max_iter`` epochs
+    (none when ``tol`` is None: a fixed number of epochs was asked for)."""
+    if tol is not None:
+        warnings.warn(
+            f"SGDMiniBatchRegressor stopped at max_iter={max_iter} epochs "
+            f"before the objective stopped improving by tol={tol}. "
+            "Consider increasing max_iter.",
+            ConvergenceWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def may_stop(run, engine, check):
@@ -129,14 +142,7 @@ def run_epochs(
                 break
             no_improvement = 0
     else:
-        if tol is not None:
-            warnings.warn(
-                f"SGDMiniBatchRegressor stopped at max_iter={max_iter} epochs "
-                f"before the objective stopped improving by tol={tol}. "
-                "Consider increasing max_iter.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
+        warn_at_max_iter(max_iter, tol)
     run.n_iter = epoch + 1
     # Warn when far from the optimum (one more pass over X), unless "auto"
     # stopped because the check had just found the fit optimal.
