@@ -26,7 +26,7 @@ import numpy as np
 import scipy.linalg as sl
 from sklearn.utils.extmath import svd_flip
 
-from ._algorithms.randomized_svd import RangeFinder, _generator
+from ._algorithms.randomized_svd import RangeFinder, generator
 from ._algorithms.svd import energy_rank
 from ._algorithms.svd_figures import Figures, combined_figures
 from ._array_api import unsupported
@@ -95,7 +95,7 @@ def _small_svd(ns, X, Q):
 def _randomized(ns, X, n_components, finder, random_state, total):
     """``(U on the device, s, Vt)`` of the range finder's approximation."""
     m, d = X.shape
-    rng, limit = _generator(random_state), min(m, d)
+    rng, limit = generator(random_state), min(m, d)
     if isinstance(n_components, Integral):
         k = int(n_components)
         width = min(k + finder.oversampling(k), limit)

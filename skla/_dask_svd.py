@@ -40,7 +40,7 @@ import scipy.sparse as sp
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_array
 
-from ._algorithms.randomized_svd import RangeFinder, _generator
+from ._algorithms.randomized_svd import RangeFinder, generator
 from ._algorithms.svd import energy_rank
 from ._algorithms.svd_figures import Figures, combined_figures, projection_error
 from ._dask import _check_rows
@@ -498,7 +498,7 @@ def randomized_svd(X, n_components, finder, random_state=None):
     ((3, 400), 0.51)
     """
     chunks, dtype = _row_chunks(X)
-    rng = _generator(random_state)
+    rng = generator(random_state)
     if isinstance(n_components, Integral):
         fit = _rank_svd(chunks, X.shape, dtype, int(n_components), finder, rng)
     else:

@@ -16,10 +16,10 @@ from sklearn.utils import check_random_state
 from ._linalg import dot, sum_of_squares
 from .svd import energy_rank, top
 
-__all__ = ["RangeFinder"]
+__all__ = ["RangeFinder", "generator"]
 
 
-def _generator(random_state):
+def generator(random_state):
     """A numpy Generator seeded from scikit-learn's ``random_state``."""
     return np.random.default_rng(check_random_state(random_state).randint(2**31))
 
@@ -117,7 +117,7 @@ class RangeFinder:
 
     def svd(self, X, k, *, random_state=None):
         """The top ``k`` triplets of X, ``(U, s, Vt)``."""
-        rng = _generator(random_state)
+        rng = generator(random_state)
         width = min(k + self.oversampling(k), min(X.shape))
         Q = self.basis(X, width, self.power_iterations(X.shape, k), rng)
         return top(_small_svd(X, Q), k)
@@ -131,7 +131,7 @@ class RangeFinder:
         its top k triplets, the approximation returned: the fraction holds
         however loose the basis (which can only make k larger).
         """
-        rng = _generator(random_state)
+        rng = generator(random_state)
         target = fraction * sum_of_squares(X)
         limit = min(X.shape)
         Q = np.empty((X.shape[0], 0), dtype=X.dtype)

@@ -12,6 +12,7 @@ The rank that keeps a fraction of the energy is chosen in one place,
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from numbers import Integral
 
@@ -301,10 +302,13 @@ def grow_to_energy(svd, X, fraction):
     return full_svd_energy(X, fraction)
 
 
-def truncated_svd(solver, X, n_components, random_state):
+def truncated_svd(solver, X, n_components, random_state, *, squared_norm=None):
     """The top triplets of X by an SVD solver component, for ``n_components``
     a rank (at most ``min(m, n)``) or a fraction of the energy (the solver's
-    ``svd_energy`` if it has one, else :func:`grow_to_energy`)."""
+    ``svd_energy`` if it has one, else :func:`grow_to_energy`).
+
+    ``squared_norm``, ``‖X‖_F²`` if the caller knows it, is passed to a
+    solver whose ``svd`` takes that keyword."""
     m, n = X.shape
     if isinstance(n_components, Integral):
         k = int(n_components)
@@ -313,10 +317,24 @@ def truncated_svd(solver, X, n_components, random_state):
                 f"n_components={k} must be at most min(n_samples, n_features)"
                 f" = {min(m, n)} (n_samples={m}, n_features={n})."
             )
-        return solver.svd(X, k, random_state=random_state)
+        extra = {}
+        if squared_norm is not None and _takes(solver.svd, "squared_norm"):
+            extra["squared_norm"] = squared_norm
+        return solver.svd(X, k, random_state=random_state, **extra)
     fraction = float(n_components)
     if hasattr(solver, "svd_energy"):
         return solver.svd_energy(X, fraction, random_state=random_state)
     return grow_to_energy(
         lambda k: solver.svd(X, k, random_state=random_state), X, fraction
+    )
+
+
+def _takes(method, keyword):
+    """Whether ``method`` accepts ``keyword``."""
+    try:
+        parameters = inspect.signature(method).parameters
+    except (TypeError, ValueError):  # a builtin without a signature
+        return False
+    return keyword in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
     )

@@ -14,17 +14,19 @@ import scipy.sparse as sp
 from sklearn.utils.extmath import svd_flip
 
 from .._data import column_moments
-from ._linalg import dot
+from ._linalg import dot, sum_of_squares
 from .svd import energy_rank
 
 __all__ = [
     "ExactSVD",
     "Figures",
+    "SquareSums",
     "column_variances",
     "combined_figures",
     "exact_svd_figures",
     "figures",
     "projection_error",
+    "square_sums",
     "total_variance",
 ]
 
@@ -61,6 +63,51 @@ def total_variance(X, *, block=256):
     return float(column_variances(X, block=block).sum())
 
 
+class SquareSums(NamedTuple):
+    """``‖X‖_F²`` and the total variance ``Σ_j var(X_j)``, float64."""
+
+    total: float
+    total_variance: float
+
+
+def square_sums(X, *, block=16):
+    """``‖X‖_F²`` and the total variance of X in one pass, float64.
+
+    Dense X is read once, ``block`` rows at a time (a block stays in the
+    cache), with numpy's elementwise loops and no BLAS: a BLAS call here
+    would run on the thread pool the SVD does not use
+    (:mod:`skla._algorithms.lanczos`), and the two pools fight.  Each
+    column is shifted by its first entry before squaring (as
+    :func:`column_variances`), and ``‖X‖² = m Σ_j (var_j + mean_j²)`` adds
+    non-negative terms.  Sparse X takes :func:`sum_of_squares` and
+    :func:`total_variance`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> square_sums(np.array([[1.0, 10.0], [3.0, 10.0]]), block=1)
+    SquareSums(total=210.0, total_variance=1.0)
+    """
+    if sp.issparse(X) or X.shape[0] == 0:
+        return SquareSums(sum_of_squares(X), total_variance(X))
+    m, n = X.shape
+    pilot = np.asarray(X[0], dtype=np.float64)
+    shifted, second = np.zeros(n), np.zeros(n)
+    buffer = np.empty((min(block, m), n))
+    for start in range(0, m, block):
+        D = buffer[: min(block, m - start)]
+        np.copyto(D, X[start : start + block])
+        D -= pilot
+        shifted += D.sum(axis=0)
+        D *= D
+        second += D.sum(axis=0)
+    offset = shifted / m
+    variance = np.maximum(second / m - offset**2, 0.0)
+    mean = pilot + offset
+    total = float(m * np.sum(variance + mean * mean))
+    return SquareSums(total, float(variance.sum()))
+
+
 def projection_error(X, Vt, *, block_elements=1 << 18):
     """``‖X − X V Vᵀ‖_F²`` in float64, by row blocks (no cancellation).
 
@@ -95,7 +142,7 @@ class Figures(NamedTuple):
     reconstruction_error: float
 
 
-def figures(X, Z, s, Vt, *, total, scale=1.0):
+def figures(X, Z, s, Vt, *, total, scale=1.0, total_var=None):
     """Variance, energy and error figures of the triplets of a training fit.
 
     Parameters
@@ -113,6 +160,8 @@ def figures(X, Z, s, Vt, *, total, scale=1.0):
     scale : float, default=1.0
         The data were multiplied by it: the ratios are computed on the
         scaled data (no overflow), the variances scaled back.
+    total_var : float or None, default=None
+        The total variance of X, if known (:func:`square_sums`).
 
     Returns
     -------
@@ -131,7 +180,7 @@ def figures(X, Z, s, Vt, *, total, scale=1.0):
     kept = float(np.einsum("ij,ij->", Z, Z, dtype=np.float64))  # no temporary
     return combined_figures(
         column_variances(Z),
-        total_variance(X),
+        total_variance(X) if total_var is None else total_var,
         s,
         total=total,
         kept=kept,

@@ -7,6 +7,7 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -16,13 +17,17 @@ from sklearn.base import (
 from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot, svd_flip
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    assert_all_finite,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
 
-from .._algorithms._linalg import sum_of_squares
 from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
 from .._algorithms.statistics import RowStatistics
 from .._algorithms.svd import truncated_svd
-from .._algorithms.svd_figures import exact_svd_figures, figures
+from .._algorithms.svd_figures import exact_svd_figures, figures, square_sums
 from .._algorithms.svd_figures import (  # noqa: F401 (tests import it from here)
     total_variance as _total_variance,
 )
@@ -211,7 +216,12 @@ class TruncatedSVDCompressor(
         if ns is not None:
             return self._fit_namespace(ns, X)
         X = validate_data(
-            self, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32)
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=(np.float64, np.float32),
+            # Dense entries are checked by the pass that sums their squares.
+            ensure_all_finite=sp.issparse(X),
         )
         solver = self._solver()
         self.algorithm_ = solver
@@ -238,19 +248,32 @@ class TruncatedSVDCompressor(
 
     def _fit_scaled(self, solver, X, scale):
         scaled = X * scale if scale != 1.0 else X
-        with np.errstate(over="ignore"):  # an overflow is caught just below
-            total = sum_of_squares(scaled)
+        # One pass for ‖X‖² and the total variance; it also checks the
+        # entries (validate_data skipped that for dense X).
+        with np.errstate(over="ignore", invalid="ignore"):
+            total, total_var = square_sums(scaled)
         if not np.isfinite(total):
+            assert_all_finite(X, input_name="X")  # NaN or inf: sklearn's error
             raise FloatingPointError(
                 "‖X‖² overflows the floating-point range even after scaling X "
                 "by a power of two."
             )
-        U, s, Vt = truncated_svd(solver, scaled, self.n_components, self.random_state)
+        U, s, Vt = truncated_svd(
+            solver, scaled, self.n_components, self.random_state, squared_norm=total
+        )
         U, Vt = svd_flip(U, Vt, u_based_decision=False)
         Z = np.multiply(U, s, out=U) if U.dtype == np.result_type(U, s) else U * s
         self.components_ = np.asarray(Vt, dtype=X.dtype)
         self.n_components_ = len(s)
-        fit = figures(scaled, Z, s, self.components_, total=total, scale=scale)
+        fit = figures(
+            scaled,
+            Z,
+            s,
+            self.components_,
+            total=total,
+            scale=scale,
+            total_var=total_var,
+        )
         self.explained_variance_ = fit.explained_variance
         self.explained_variance_ratio_ = fit.explained_variance_ratio
         self.explained_energy_ratio_ = fit.explained_energy_ratio

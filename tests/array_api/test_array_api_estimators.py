@@ -21,6 +21,7 @@ from skla import (
     SGDMiniBatchRegressor,
     TruncatedSVDCompressor,
 )
+from skla.components.svd import AutoSVD
 from skla.datasets import make_spectral_regression
 
 xp = pytest.importorskip("array_api_strict")
@@ -149,6 +150,13 @@ def test_array_api_ill_conditioned_auto_takes_the_r_factor():
     assert np.max(np.abs(np.asarray(est.coef_) - ref)) <= 1e-6 * np.max(np.abs(ref))
 
 
+class _AutoRandomized:
+    """In numpy, the randomized route that "auto" takes on the array API."""
+
+    def svd(self, X, n_components, *, random_state):
+        return AutoSVD()._randomized().svd(X, n_components, random_state=random_state)
+
+
 @pytest.mark.parametrize(
     ("n_components", "algorithm"),
     [(6, "auto"), (6, "randomized"), (0.8, "auto"), (40, "auto"), (6, "full")],
@@ -161,6 +169,10 @@ def test_array_api_truncated_svd_equals_the_numpy_fit(n_components, algorithm):
     X = rng.standard_normal((700, 300)) * 0.97 ** np.arange(300) + 0.5
     params = {"algorithm": algorithm, "random_state": 0}
     ref = TruncatedSVDCompressor(n_components, **params)
+    if algorithm == "auto" and isinstance(n_components, int) and n_components < 75:
+        # In numpy "auto" takes block Lanczos at a rank; on the array API its
+        # randomized route, compared with that route in numpy.
+        ref.set_params(algorithm=_AutoRandomized())
     Z_ref = ref.fit_transform(X)
     with config_context(array_api_dispatch=True):
         est = TruncatedSVDCompressor(n_components, **params)
