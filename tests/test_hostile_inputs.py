@@ -92,7 +92,7 @@ def nearly_rank_four():
 
 
 @pytest.mark.parametrize(
-    "algorithm", ["auto", "randomized", "full", "arpack", "propack"]
+    "algorithm", ["auto", "randomized", "full", "arpack", "propack", "lanczos"]
 )
 @pytest.mark.parametrize("scale", [1e160, 1e-160])
 @pytest.mark.parametrize("n_components", [4, 0.9])
@@ -445,7 +445,9 @@ def test_polars_input(est):
         assert_allclose(fitted.transform(frame), expected.transform(X), rtol=1e-8)
 
 
-@pytest.mark.parametrize("algorithm", ["auto", "randomized", "arpack", "propack"])
+@pytest.mark.parametrize(
+    "algorithm", ["auto", "randomized", "arpack", "propack", "lanczos"]
+)
 @pytest.mark.parametrize("n_components", [2, 0.5])
 def test_svd_of_a_tall_matrix_takes_less_memory_than_half_of_it(
     algorithm, n_components

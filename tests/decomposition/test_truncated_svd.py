@@ -15,7 +15,7 @@ import skla
 from skla import TruncatedSVDCompressor
 from skla.components import svd as svd_module
 
-ALGORITHMS = ["auto", "full", "randomized", "arpack", "propack"]
+ALGORITHMS = ["auto", "full", "randomized", "arpack", "propack", "lanczos"]
 
 
 @pytest.fixture(scope="module", params=["china.jpg", "flower.jpg"])
@@ -46,7 +46,7 @@ def test_default_is_near_optimal_on_the_bundled_photo(photo, k):
     svd = TruncatedSVDCompressor(k, random_state=0).fit(X)
     rebuilt = svd.inverse_transform(svd.transform(X)).astype(np.float64)
     error = np.linalg.norm(X - rebuilt) / np.linalg.norm(X)
-    assert error <= 1.01 * optimal_error(s, k)
+    assert error <= 1.001 * optimal_error(s, k)  # issue 16's bar
     assert svd.reconstruction_error_ == pytest.approx(error, rel=1e-4)
     assert_allclose(svd.singular_values_, s[:k], rtol=1e-3)
 
