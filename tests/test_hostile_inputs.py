@@ -382,8 +382,16 @@ def test_sgd_auto_at_extreme_scales_equals_scale_one(regression, loss, scale):
     base = SGDMiniBatchRegressor(**params).fit(X, y)
     scaled = SGDMiniBatchRegressor(**params).fit(X * scale, y)
     # X·1e160 rounds differently from X, and two SGD runs end apart by their
-    # own noise; the scores agree closely.
-    assert_allclose(scaled.coef_ * scale, base.coef_, rtol=0.02)
+    # own noise (1.5% each from the optimum with huber on this machine's
+    # kernels, so 2.7% apart): each is held to the optimum, which full-batch
+    # gradient descent finds; the scores agree closely.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        optimum = GDRegressor(loss=loss, penalty=None, tol=1e-10, max_iter=20000).fit(
+            X, y
+        )
+    assert_allclose(base.coef_, optimum.coef_, rtol=0.02)
+    assert_allclose(scaled.coef_ * scale, optimum.coef_, rtol=0.02)
     assert scaled.score(X * scale, y) == pytest.approx(base.score(X, y), abs=1e-4)
 
 
