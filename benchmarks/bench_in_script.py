@@ -5,9 +5,9 @@ so numpy's OpenBLAS threads are spinning when a fit starts; numpy and scipy
 each load their own OpenBLAS.  This benchmark runs every method in one
 process, the methods taking turns, with a few 600×600 numpy products right
 before each fit; a method's time is its best over ``--rounds`` rounds
-(after one untimed warm-up), the order of the methods rotated each round.  ``--fresh`` runs each (method, case) in its
-own process instead, with no numpy work: the best case the other
-benchmarks measure.
+(after one untimed warm-up), the order of the methods rotated each round.
+``--fresh`` runs each (method, case) in its own process instead, with no
+numpy work: the best case the other benchmarks measure.
 
 - Least squares: ``PinvRegressor()`` against scikit-learn's
   ``LinearRegression`` on 200000 × 100 and 20000 × 1000.
