@@ -5,7 +5,7 @@ so numpy's OpenBLAS threads are spinning when a fit starts; numpy and scipy
 each load their own OpenBLAS.  This benchmark runs every method in one
 process, the methods taking turns, with a few 600×600 numpy products right
 before each fit; a method's time is its best over ``--rounds`` rounds
-(after one untimed warm-up), the order of the methods rotated each round.
+(after one untimed warm-up), the order of the methods shuffled each round.
 ``--fresh`` runs each (method, case) in its own process instead, with no
 numpy work: the best case the other benchmarks measure.
 
@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import random
 import subprocess
 import sys
 import time
@@ -141,19 +142,22 @@ def load(kinds):
     return data
 
 
-def rotated(todo, turn):
-    """``todo`` with the methods of each case in an order rotated by ``turn``.
+def reordered(todo, turn):
+    """``todo`` with the methods of each case shuffled (seed ``turn``; round 0
+    keeps the listed order).
 
     A fit right after another library's BLAS work pays for that library's
     threads, which spin for up to ~50 ms (measured: a 180 ms rank-64 fit
     took 226 ms right after ``svds(propack)``, 182 ms after another skla
-    fit): rotating the order gives each method every predecessor in turn.
+    fit): over the rounds each method follows different predecessors.
     """
+    shuffler = random.Random(turn)
     out = []
     for _, group in itertools.groupby(todo, key=lambda item: item[:2]):
         group = list(group)
-        turn_here = turn % len(group)
-        out.extend(group[turn_here:] + group[:turn_here])
+        if turn:
+            shuffler.shuffle(group)
+        out.extend(group)
     return out
 
 
@@ -163,7 +167,7 @@ def run_in_script(rounds):
     data = load({kind for kind, _, _ in todo})
     best, results = {}, {}
     for round_ in range(rounds + 1):  # round 0 warms up
-        for kind, case, name in rotated(todo, round_):
+        for kind, case, name in reordered(todo, round_):
             seconds, result = timed(kind, case, name, data, in_script=True)
             if round_:
                 key = (kind, case, name)

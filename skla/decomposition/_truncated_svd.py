@@ -72,9 +72,11 @@ class TruncatedSVDCompressor(
         :math:`\sum_{i \le k} \sigma_i^2 \ge f \|X\|_F^2`, found without a full
         SVD (the randomized basis grows until it holds the fraction).
     algorithm : str or object, default="auto"
-        ``"auto"`` (randomized, tuned to a full SVD's accuracy; exact for
+        ``"auto"`` (block Lanczos that stops when its known error stops
+        falling, singular values within 1e-3 of a full SVD's; exact for
         small matrices, and for tall or wide ones by their R factor without a
-        copy of X), ``"randomized"``, ``"full"`` (LAPACK ``gesdd``, the
+        copy of X), ``"lanczos"`` (the same to ``tol``),
+        ``"randomized"``, ``"full"`` (LAPACK ``gesdd``, the
         seed's method: it copies X and holds all of U, 2× X), ``"arpack"``,
         ``"propack"`` (which fall back to LAPACK, with a warning, if they do
         not converge), another registered SVD solver, or an object
@@ -95,7 +97,8 @@ class TruncatedSVDCompressor(
     random_state : int, RandomState instance or None, default=None
         Seeds the randomized and Lanczos solvers.
     tol : float, default=0.0
-        Tolerance of ARPACK and PROPACK (0: machine precision).
+        Tolerance of ARPACK and PROPACK, and of ``"lanczos"`` (the share of
+        the error left that a block may still add; 0: machine precision).
 
     Attributes
     ----------
