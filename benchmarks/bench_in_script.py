@@ -10,7 +10,8 @@ before each fit; a method's time is its best over ``--rounds`` rounds
 numpy work: the best case the other benchmarks measure.
 
 - Least squares: ``PinvRegressor()`` against scikit-learn's
-  ``LinearRegression`` on 200000 × 100 and 20000 × 1000.
+  ``LinearRegression`` on 200000 × 100 and 20000 × 1000, and
+  ``GDRegressor()`` and ``SGDMiniBatchRegressor()`` on the same data.
 - Truncated SVD of both bundled photos (china, flower) in grey, resized to
   the seed's 3024 × 4032, float32, at the seed's ranks 1, 2, 4, …, 64:
   ``TruncatedSVDCompressor(k)`` (the estimator, with its figures) and its
@@ -67,11 +68,17 @@ def lstsq_methods():
     """name → function of (X, y)."""
     from sklearn.linear_model import LinearRegression
 
-    from skla import PinvRegressor
+    from skla import GDRegressor, PinvRegressor, SGDMiniBatchRegressor
 
     return {
         "PinvRegressor()": lambda X, y: PinvRegressor().fit(X, y),
         "LinearRegression()": lambda X, y: LinearRegression().fit(X, y),
+        # The other estimators, for their time in a script against a fresh
+        # process (issue 16: no more than 20% apart).
+        "GDRegressor()": lambda X, y: GDRegressor().fit(X, y),
+        "SGDMiniBatchRegressor()": lambda X, y: SGDMiniBatchRegressor(
+            random_state=0
+        ).fit(X, y),
     }
 
 
@@ -211,6 +218,12 @@ def report(best, errors):
         print(
             f"| {shape[0]}×{shape[1]} | {ours:.3f} | {peer:.3f} | {peer / ours:.1f}× |"
         )
+    print("\n| least squares | GDRegressor() (s) | SGDMiniBatchRegressor() (s) |")
+    print("|---|---:|---:|")
+    for shape in SHAPES:
+        gd = best[("lstsq", shape, "GDRegressor()")]
+        sgd = best[("lstsq", shape, "SGDMiniBatchRegressor()")]
+        print(f"| {shape[0]}×{shape[1]} | {gd:.3f} | {sgd:.3f} |")
     names = list(svd_methods())
     for photo_name in PHOTOS:
         print(
