@@ -23,8 +23,8 @@ superlinear: what later steps would add is far less).
 Why it beats the randomized range finder at small ranks: the Krylov space
 of j blocks is at least as good as ``j`` power iterations on the same block
 (it contains that subspace), and the block can be narrower than ``k``; a
-one-column block reads X with matrix-vector products, 4 times cheaper per
-column than a matrix product on this kind of data.  Blocks of a few columns
+one-column block reads X with matrix-vector products, 3 times cheaper than
+a matrix product of two columns on this kind of data.  Blocks of a few columns
 keep it robust to clustered singular values (a single vector meets a
 repeated σ only once).
 

@@ -217,3 +217,27 @@ def test_float32_needs_no_scan_for_a_power_of_two_scale(monkeypatch):
     assert scaling.power_of_two_scale(X) == 1.0
     with pytest.raises(AssertionError, match="scanned"):
         scaling.power_of_two_scale(X.astype(np.float64))
+
+
+@pytest.mark.parametrize("rank", [2, 4, 6])
+def test_an_invariant_krylov_space_does_not_spoil_the_bases(rank):
+    """Once the blocks span X's whole range, what is left of a product after
+    its projection is rounding noise: the bases must stay orthonormal and
+    the triplets exact."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((500, rank)) @ rng.standard_normal((rank, 400))
+    k = rank + 3
+    U, s, Vt, _ = block_lanczos_svd(
+        X,
+        k,
+        block=2,
+        tol=AUTO_TOL,
+        squared_norm=float(np.sum(X**2)),
+        rng=np.random.default_rng(0),
+    )
+    s_ref = np.linalg.svd(X, compute_uv=False)
+    assert_allclose(s[:rank], s_ref[:rank], rtol=1e-10)
+    assert_allclose(s[rank:], 0.0, atol=1e-10 * s_ref[0])
+    assert_allclose(Vt @ Vt.T, np.eye(k), atol=1e-10)
+    assert_allclose(U.T @ U, np.eye(k), atol=1e-10)
+    assert_allclose((U * s) @ Vt, X, atol=1e-10 * s_ref[0])
