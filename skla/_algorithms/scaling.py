@@ -70,7 +70,10 @@ def power_of_two_scale(X, *, low=_LOW, high=_HIGH, sample=True) -> float:
         and low <= float(info.smallest_subnormal)
         and float(info.max) <= high
     ):
-        return 1.0  # e.g. float32: no entry can be that extreme
+        # float32: no entry reaches these (float64) bounds, so the data are
+        # never rescaled, as before this shortcut; the float32 numerics must
+        # take care of squares beyond 1e±38 themselves (the SVD does).
+        return 1.0
     # A strided sample of rows decides cheaply (a full pass over a 160 MB X
     # costs 17 ms, as much as a fit); only extreme data are read in full.
     largest = max_abs(_rows_sample(X) if sample else X)

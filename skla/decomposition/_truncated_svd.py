@@ -73,7 +73,8 @@ class TruncatedSVDCompressor(
         SVD (the randomized basis grows until it holds the fraction).
     algorithm : str or object, default="auto"
         ``"auto"`` (block Lanczos that stops when its known error stops
-        falling, singular values within 1e-3 of a full SVD's; exact for
+        falling, singular values of photographs within 1e-3 of a full
+        SVD's; exact for
         small matrices, and for tall or wide ones by their R factor without a
         copy of X), ``"lanczos"`` (the same to ``tol``),
         ``"randomized"``, ``"full"`` (LAPACK ``gesdd``, the
