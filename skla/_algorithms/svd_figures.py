@@ -47,8 +47,7 @@ def column_variances(X, *, block=256):
     >>> column_variances(np.array([[1.0, 10.0], [3.0, 10.0]]))
     array([1., 0.])
     """
-    uniform = np.full(X.shape[0], 1.0 / X.shape[0])
-    return column_moments(X, uniform, block=block)[1]
+    return column_moments(X, None, block=block)[1]
 
 
 def total_variance(X, *, block=256):
@@ -73,15 +72,13 @@ class SquareSums(NamedTuple):
 def square_sums(X, *, block_elements=1 << 16):
     """``‖X‖_F²`` and the total variance of X in one pass, float64.
 
-    Dense X is read once, in blocks of about ``block_elements`` numbers (a
-    block stays in the cache), with numpy's elementwise loops and no BLAS: a
-    ``gemv`` per block cost more than the arithmetic (23 against 17 ms on a
-    3024 × 4032 photo), and 84 ms next to an SVD on the other library's
-    thread pool (``benchmarks/README.md``).  Each
-    column is shifted by its first entry before squaring (as
-    :func:`column_variances`), and ``‖X‖² = m Σ_j (var_j + mean_j²)`` adds
-    non-negative terms.  Sparse X takes :func:`sum_of_squares` and
-    :func:`total_variance`.
+    Dense X: the unweighted :func:`~skla._data.column_moments`, in blocks of
+    about ``block_elements`` numbers (a block stays in the cache), and
+    ``‖X‖² = m Σ_j (var_j + mean_j²)``, a sum of non-negative terms.  No
+    BLAS: a ``gemv`` per block cost more than the arithmetic (23 against
+    17 ms on a 3024 × 4032 photo), and 84 ms next to an SVD on the other
+    library's thread pool (``benchmarks/README.md``).  Sparse X takes
+    :func:`sum_of_squares` and :func:`total_variance`.
 
     Examples
     --------
@@ -92,20 +89,7 @@ def square_sums(X, *, block_elements=1 << 16):
     if sp.issparse(X) or X.shape[0] == 0:
         return SquareSums(sum_of_squares(X), total_variance(X))
     m, n = X.shape
-    block = max(1, block_elements // max(n, 1))
-    pilot = np.asarray(X[0], dtype=np.float64)
-    shifted, second = np.zeros(n), np.zeros(n)
-    buffer = np.empty((min(block, m), n))
-    for start in range(0, m, block):
-        D = buffer[: min(block, m - start)]
-        np.copyto(D, X[start : start + block])
-        D -= pilot
-        shifted += D.sum(axis=0)
-        D *= D
-        second += D.sum(axis=0)
-    offset = shifted / m
-    variance = np.maximum(second / m - offset**2, 0.0)
-    mean = pilot + offset
+    mean, variance = column_moments(X, None, block=max(1, block_elements // max(n, 1)))
     total = float(m * np.sum(variance + mean * mean))
     return SquareSums(total, float(variance.sum()))
 

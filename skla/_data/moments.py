@@ -87,13 +87,15 @@ def weighted_mean(X, sample_weight, *, block_elements=1 << 16):
 
 
 def column_moments(X, weights, rows=None, *, pilot=None, block=256):
-    """Weighted mean and variance of each column (``weights`` sum to 1).
+    """Weighted mean and variance of each column (``weights`` sum to 1; None:
+    every row alike).
 
     Dense X is read in blocks of rows, each shifted by ``pilot`` (a guess of
     the mean; the first row if None) before squaring, so that the variance of
     a column with a large offset is not lost to cancellation; the only
-    temporary is one block.  Sparse X uses scikit-learn's
-    :func:`~sklearn.utils.sparsefuncs.mean_variance_axis`.
+    temporary is one block.  Unweighted sums use numpy's element-wise loops,
+    no BLAS (a ``gemv`` per block costs more than the arithmetic).  Sparse X
+    uses scikit-learn's :func:`~sklearn.utils.sparsefuncs.mean_variance_axis`.
 
     Examples
     --------
@@ -112,13 +114,20 @@ def column_moments(X, weights, rows=None, *, pilot=None, block=256):
         pilot = np.asarray(X[0] if rows is None else X[rows[0]], dtype=np.float64)
     shifted = np.zeros(X.shape[1])
     second = np.zeros(X.shape[1])
+    buffer = np.empty((min(block, n), X.shape[1]))  # one block, reused
     for start in range(0, n, block):
         part = slice(start, start + block)
         Xb = X[part] if rows is None else X[rows[part]]
-        Db = np.subtract(Xb, pilot, dtype=np.float64)
-        v = weights[part]
-        shifted += v @ Db
-        second += v @ np.square(Db, out=Db)
+        Db = np.subtract(Xb, pilot, out=buffer[: Xb.shape[0]])
+        if weights is None:
+            shifted += Db.sum(axis=0)
+            second += np.square(Db, out=Db).sum(axis=0)
+        else:
+            v = weights[part]
+            shifted += v @ Db
+            second += v @ np.square(Db, out=Db)
+    if weights is None:
+        shifted, second = shifted / n, second / n
     return pilot + shifted, np.maximum(second - shifted**2, 0.0)
 
 

@@ -41,7 +41,6 @@ from ._base import Component
 
 __all__ = [
     "AUTO_TOL",
-    "FLOAT32_RESOLUTION",
     "ArpackSVD",
     "AutoSVD",
     "BlockLanczosSVD",
@@ -193,10 +192,6 @@ class RandomizedSVD(Component):
         )
 
 
-#: In float32, singular values below this share of the largest are redone
-#: in float64: the products' rounding (about eps·σ₁) would swamp them.
-FLOAT32_RESOLUTION = 1e3 * float(np.finfo(np.float32).eps)
-
 #: The block Lanczos tolerance of "auto": stop when a step adds at most this
 #: share of the error left.  Measured on the bundled photos at 3024 × 4032,
 #: ranks 1 to 64: every error within 1.0002 of the Eckart–Young optimum
@@ -258,8 +253,7 @@ class AutoSVD(Component):
         return SkinnySVD() if max(m, n) >= 4 * min(m, n) else FullSVD()
 
     def svd(self, X, n_components, *, random_state=None, squared_norm=None):
-        if min(X.shape) <= 200 or 4 * n_components > min(X.shape):
-            return SVDResult(*self._exact(X).svd(X, n_components))
+        # The exact route for small X or large ranks is the Lanczos solver's.
         return BlockLanczosSVD(tol=AUTO_TOL).svd(
             X, n_components, random_state=random_state, squared_norm=squared_norm
         )
@@ -288,7 +282,7 @@ class BlockLanczosSVD(Component):
     times than it counts.  Ranks above a quarter of ``min(m, n)``, or a
     small side of at most 200, take the exact route of :class:`AutoSVD`.
     Sparse X is multiplied as it is.  In float32, a result whose last value
-    is below ``FLOAT32_RESOLUTION`` (1.2e-4) of the first is redone in
+    is below 1.2e-4 of the first is redone in
     float64 on a copy: float32 products cannot resolve it.
 
     Parameters
@@ -325,28 +319,16 @@ class BlockLanczosSVD(Component):
             return SVDResult(*AutoSVD._exact(X).svd(X, n_components))
         if squared_norm is None:
             squared_norm = sum_of_squares(X)
-        U, s, Vt = krylov_svd(
-            X,
-            n_components,
-            tol=self.tol,
-            squared_norm=squared_norm,
-            rng=generator(random_state),
-            block=self.block,
-        )
-        if X.dtype == np.float32 and s[-1] < FLOAT32_RESOLUTION * s[0]:
-            # Products in float32 are off by about eps·σ₁: values this far
-            # below σ₁ are noise (1e8 + N(0, 1) gave σ₂ = 756 for 11.3, as
-            # ARPACK's 2920).  Redo in float64, on a copy.
-            U, s, Vt = krylov_svd(
-                X.astype(np.float64),
+        return SVDResult(
+            *krylov_svd(
+                X,
                 n_components,
                 tol=self.tol,
                 squared_norm=squared_norm,
                 rng=generator(random_state),
                 block=self.block,
             )
-            U, s, Vt = (a.astype(np.float32) for a in (U, s, Vt))
-        return SVDResult(U, s, Vt)
+        )
 
 
 class _SvdsSolver(Component):
