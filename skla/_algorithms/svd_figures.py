@@ -76,7 +76,7 @@ def square_sums(X, *, block_elements=1 << 16):
     about ``block_elements`` numbers (a block stays in the cache), and
     ``‖X‖² = m Σ_j (var_j + mean_j²)``, a sum of non-negative terms.  No
     BLAS: a ``gemv`` per block cost more than the arithmetic (23 against
-    17 ms on a 3024 × 4032 photo), and 84 ms next to an SVD on the other
+    17–19 ms on a 3024 × 4032 photo), and 84 ms next to an SVD on the other
     library's thread pool (``benchmarks/README.md``).  Sparse X takes
     :func:`sum_of_squares` and :func:`total_variance`.
 
