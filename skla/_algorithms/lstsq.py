@@ -24,6 +24,7 @@ from .qr import apply_q, augmented_r, householder
 
 __all__ = [
     "GramFactorisation",
+    "default_rtol",
     "filter_factors",
     "lsqr_solve",
     "qr_solve",
@@ -31,6 +32,50 @@ __all__ = [
     "svd_solve",
     "thin_svd",
 ]
+
+
+def default_rtol(n_rows, n_features, dtype, compute_dtype=np.float64):
+    """The default cut-off for small singular values, relative to the largest.
+
+    Two sources of noise bound what a singular value can tell:
+
+    - the arithmetic of the solver: ``max(n_rows, n_features)`` rounding
+      errors of ``compute_dtype`` (numpy's ``lstsq`` and ``matrix_rank``
+      rule); every built-in solver computes in float64, whatever X's dtype;
+    - the data themselves: float32 entries are known to one unit of
+      float32's precision, so a direction below ``eps(float32)·σ_max`` may
+      be rounding of the data alone (the cut-off of LAPACK's ``sgelsd``,
+      which :class:`sklearn.linear_model.LinearRegression` uses on float32).
+
+    The cut-off is the larger of the two.  It is *not* the row count times
+    float32's precision: at 500000 rows that would be 0.06, and drop a
+    direction of a matrix of condition number 17.
+
+    Parameters
+    ----------
+    n_rows, n_features : int
+        The shape of the (centred, weighted) least-squares problem.
+    dtype : dtype
+        The data's dtype (float32 or float64).
+    compute_dtype : dtype, default=float64
+        The dtype the solver computes in.
+
+    Returns
+    -------
+    rtol : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> default_rtol(500_000, 2, np.float64)  # max(n, d) · eps(float64)
+    1.1102230246251565e-10
+    >>> default_rtol(500_000, 2, np.float32)  # eps(float32)
+    1.1920928955078125e-07
+    >>> default_rtol(10, 2, np.float32, np.float32)  # a float32 device
+    1.1920928955078125e-06
+    """
+    arithmetic = max(n_rows, n_features) * float(np.finfo(compute_dtype).eps)
+    return max(arithmetic, float(np.finfo(dtype).eps))
 
 
 def filter_factors(s, alpha, rtol):
@@ -108,7 +153,11 @@ def solve_from_svd(s, V, UtB, alpha, rtol):
 
 
 def svd_solve(problem, alpha, rtol):
-    """By LAPACK's SVD of the dense A (a copy of X unless ``overwrite_X``).
+    """By LAPACK's SVD of the dense A, in float64 (a copy of X unless
+    ``overwrite_X`` on float64 X).
+
+    float32 X is copied to float64 before it is centred: the SVD of the
+    reference solver is that of the data, not of float32 rounding.
 
     Examples
     --------
@@ -118,9 +167,8 @@ def svd_solve(problem, alpha, rtol):
     >>> svd_solve(LstsqProblem(X, Y, None, None, None), 0.0, 1e-12)[0].ravel()
     array([1., 2.])
     """
-    U, s, Vt = thin_svd(problem.dense())
-    UtB = U.T.astype(np.float64, copy=False) @ problem.rhs()
-    return solve_from_svd(s.astype(np.float64), Vt.T, UtB, alpha, rtol)
+    U, s, Vt = thin_svd(problem.dense(np.float64))
+    return solve_from_svd(s, Vt.T, U.T @ problem.rhs(), alpha, rtol)
 
 
 def qr_solve(problem, alpha, rtol, block_rows=None):
@@ -151,7 +199,7 @@ def qr_solve(problem, alpha, rtol, block_rows=None):
 
 def _qr_solve_wide(problem, alpha, rtol):
     n, d = problem.shape
-    At = problem.dense().astype(np.float64, copy=False).T  # d×n, Fortran order
+    At = problem.dense(np.float64).T  # d×n, Fortran order
     qr, tau, R = householder(At)
     # Aᵀ = QR and R = Ur S Vrᵀ give A = Vr S (Q Ur)ᵀ: an SVD of A.
     Ur, s, Vrt = thin_svd(R)

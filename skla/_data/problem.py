@@ -329,11 +329,13 @@ class LstsqProblem:
             self.shape, matvec=matvec, rmatvec=rmatvec, dtype=np.float64
         )
 
-    def dense(self) -> np.ndarray:
-        """A as a dense array in the data's dtype.
+    def dense(self, dtype=None) -> np.ndarray:
+        """A as a dense array in ``dtype`` (None: the data's dtype).
 
         This costs a copy of X, except with ``overwrite_X=True`` on a dense,
-        writeable X, which is then centred and weighted in place.
+        writeable X of that dtype, which is then centred and weighted in
+        place.  The copy is made in ``dtype`` before centring, so float32
+        data centred in float64 lose nothing to rounding.
 
         Raises
         ------
@@ -346,8 +348,9 @@ class LstsqProblem:
                 "use solver='auto', 'gram' or 'lsqr' to keep X sparse."
             )
         X = self.X
-        in_place = self.overwrite_X and X.flags.writeable
-        A = X if in_place else X.copy()
+        dtype = X.dtype if dtype is None else np.dtype(dtype)
+        in_place = self.overwrite_X and X.flags.writeable and X.dtype == dtype
+        A = X if in_place else X.astype(dtype)
         if self.X_offset is not None:
             A -= self.X_offset.astype(A.dtype)
         if self._sqrt_weight is not None:

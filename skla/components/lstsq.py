@@ -144,8 +144,9 @@ class LstsqSolver(Protocol):
 class SVDSolver(Component):
     """LAPACK singular value decomposition of the centred, weighted copy of X.
 
-    The reference method: ``A = U diag(s) Vᵀ`` by ``gesdd``, then the filtered
-    solution.  It needs dense X and a copy of it (or ``copy_X=False``).
+    The reference method: ``A = U diag(s) Vᵀ`` by ``gesdd`` in float64, then
+    the filtered solution.  It needs dense X and a copy of it in float64 (or
+    ``copy_X=False`` on float64 X).
 
     Examples
     --------

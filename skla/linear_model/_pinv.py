@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 
+from .._algorithms.lstsq import default_rtol
 from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
 from .._algorithms.statistics import RowStatistics, ScatterRangeError
 from .._array_api import namespace_of, row_statistics, unsupported
@@ -56,9 +57,13 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
 
     rtol : float, default=None
         Relative cut-off in ``[0, 1]``: singular values ``σ <= rtol * σ_max`` of
-        the centred, weighted X count as zero.  None means
-        ``max(n_samples, n_features) * eps`` for X's dtype, as in
-        :func:`numpy.linalg.lstsq` and the array API's ``pinv``.  The iterative
+        the centred, weighted X count as zero.  None means the larger of
+        ``max(n_samples, n_features) * eps(float64)`` -- the rounding of the
+        solvers, which all compute in float64 (numpy's ``lstsq`` rule) --
+        and ``eps`` of X's dtype -- the rounding of the data themselves
+        (LAPACK's ``sgelsd`` rule, as ``LinearRegression`` on float32).  So
+        float64 X gets :func:`numpy.linalg.lstsq`'s cut-off, and float32 X
+        ``eps(float32) ≈ 1.2e-7``, not the row count times it.  The iterative
         ``"lsqr"`` solver uses ``1/rtol`` as its condition limit instead.
 
     solver : str or object, default="auto"
@@ -69,9 +74,10 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         - ``"auto"``: the normal equations when the conditioning they measure
           allows 1e-9 accuracy, otherwise ``"qr"`` (``"lsqr"`` for sparse X
           too large to factor).
-        - ``"svd"``: LAPACK SVD of the centred copy of X (dense only); the
-          reference, at a cost: 3× X of extra memory (the copy, U and
-          LAPACK's workspace), against 0.02× for ``"auto"`` (200000×100).
+        - ``"svd"``: LAPACK SVD of the centred copy of X in float64 (dense
+          only); the reference, at a cost: 3× X of extra memory (the copy, U
+          and LAPACK's workspace) for float64 X, twice that for float32 X,
+          against 0.02× for ``"auto"`` (200000×100).
         - ``"qr"``: block-wise Householder QR, then the SVD of the small
           triangular factor; backward stable and without a copy of tall X.
         - ``"gram"``: eigendecomposition of XᵀX; fastest for
@@ -103,7 +109,10 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
     singular_values_ : ndarray of shape (min(n_samples, n_features),) or None
         Singular values of the centred, weighted X, in decreasing order (from
         ``"gram"``: square roots of the Gram eigenvalues, accurate only to
-        about ``sqrt(eps) * σ_max``).  None for ``"lsqr"``.
+        about ``sqrt(eps) * σ_max``).  The values past ``rank_`` -- below the
+        cut-off, or lost in the Gram matrix's rounding -- are reported as 0:
+        their computed values are rounding noise, which differs between
+        solvers and routes.  None for ``"lsqr"``.
 
     solver_ : object or None
         The solver component used (a new instance or a clone of ``solver``);
@@ -267,9 +276,13 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         self._statistics = chunk
         return self
 
-    def _set_from_statistics(self, statistics, y_ndim, dtype, how):
-        """Solve from row statistics and set the fitted attributes."""
-        rtol = self._rtol(statistics, dtype)
+    def _set_from_statistics(
+        self, statistics, y_ndim, dtype, how, compute_dtype=np.float64
+    ):
+        """Solve from row statistics (computed in ``compute_dtype``) and set
+        the fitted attributes."""
+        shape = (statistics.n_rows, statistics.n_features)
+        rtol = self._rtol(shape, dtype, compute_dtype)
         coef, intercept, rank, s, error = statistics.solve(float(self.alpha), rtol)
         if statistics.S is not None and error > GRAM_TOL:
             warnings.warn(
@@ -283,7 +296,7 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         coef = self._check_solution(coef, expected)
         self._set_coef(coef, None, y_ndim, intercept, dtype=dtype)
         self.rank_ = rank
-        self.singular_values_ = s.astype(dtype)
+        self.singular_values_ = _reported(s, rank).astype(dtype)
         kept = "gram" if statistics.S is not None else "qr"
         self.solver_used_ = f"{kept} ({how})"
         self.solver_ = None
@@ -327,10 +340,11 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
             return row_statistics(ns, X, Y, sample_weight, centre=centre, gram=gram)
 
         # A float32 scatter matrix (a device without float64) fails the test.
+        compute = np.float64 if ns.has_float64 else np.float32
         statistics = self._routed_statistics(
             statistics_of, X.shape, dtype, gram_first=ns.has_float64
         )
-        self._set_from_statistics(statistics, y_ndim, dtype, ns.name)
+        self._set_from_statistics(statistics, y_ndim, dtype, ns.name, compute)
         ns.move_attributes(self, ("coef_", "intercept_", "singular_values_"))
         return self
 
@@ -367,14 +381,16 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         coefficients is at most ``GRAM_TOL`` (data whose squares overflow fail)."""
         if not np.isfinite(statistics.S).all():
             return False
-        *_, error = statistics.solve(float(self.alpha), self._rtol(statistics, dtype))
+        shape = (statistics.n_rows, statistics.n_features)
+        *_, error = statistics.solve(float(self.alpha), self._rtol(shape, dtype))
         return error <= GRAM_TOL
 
-    def _rtol(self, statistics, dtype):
-        """``rtol``, or its default: ``max(n, d) · eps``."""
+    def _rtol(self, shape, dtype, compute_dtype=np.float64):
+        """``rtol``, or its default for a problem of ``shape`` (see
+        :func:`~skla._algorithms.lstsq.default_rtol`)."""
         if self.rtol is not None:
             return self.rtol
-        return max(statistics.n_rows, statistics.n_features) * np.finfo(dtype).eps
+        return default_rtol(*shape, dtype, compute_dtype)
 
     def _fit_scaled(self, X, Y, sample_weight, y_ndim, x_scale):
         """Fit on ``cx·X`` and ``cy·Y`` and scale the answer back (exact).
@@ -391,9 +407,7 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         problem = self._least_squares_problem(
             X, Y, sample_weight, overwrite_X=not self.copy_X or cx != 1.0
         )
-        rtol = self.rtol
-        if rtol is None:
-            rtol = max(X.shape) * np.finfo(X.dtype).eps
+        rtol = self._rtol(X.shape, X.dtype)
         result = self.solver_.solve(problem, alpha=alpha, rtol=rtol)
         coef = self._check_solution(result.coef, (problem.shape[1], problem.n_targets))
         intercept = None
@@ -404,11 +418,9 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
                 coef = coef * cx / cy
         self._set_coef(coef, problem, y_ndim, intercept=intercept)
         self.rank_ = result.rank
-        self.singular_values_ = (
-            None
-            if result.singular_values is None
-            else (np.asarray(result.singular_values) / cx).astype(X.dtype)
-        )
+        self.singular_values_ = _reported(result.singular_values, result.rank, cx)
+        if self.singular_values_ is not None:
+            self.singular_values_ = self.singular_values_.astype(X.dtype)
         self.solver_used_ = result.solver
         return self
 
@@ -428,3 +440,17 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
                 "or use solver='qr'."
             )
         return coef
+
+
+def _reported(singular_values, rank, scale=1.0):
+    """The singular values as ``singular_values_`` reports them: divided by
+    the data's ``scale``, and those not kept (past ``rank``: below the
+    cut-off, or inside the Gram route's rounding noise) as 0, so every
+    solver and route reports the same numbers (noise differs between them).
+    """
+    if singular_values is None:
+        return None
+    s = np.array(singular_values, dtype=np.float64) / scale
+    if rank is not None:
+        s[rank:] = 0.0
+    return s

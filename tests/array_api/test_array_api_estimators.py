@@ -30,6 +30,10 @@ ESTIMATORS = [
     PinvRegressor(),
     PinvRegressor(solver="qr", fit_intercept=False),
     PinvRegressor(solver="svd", alpha=1.0),
+    # Noise-level singular values (rank-deficient check data) differed
+    # between the numpy and namespace routes: now 0 on both.
+    PinvRegressor(alpha=1.0),
+    PinvRegressor(solver="gram", alpha=1.0),
     GDRegressor(),
     GDRegressor(penalty="elasticnet", alpha=0.01),
     GDRegressor(penalty="l2", alpha=0.1, fit_intercept=False),
@@ -77,7 +81,7 @@ def test_array_api_input_values(estimator, namespace, sample_weight):
 
 
 @pytest.mark.parametrize(
-    "estimator", ESTIMATORS[:1] + ESTIMATORS[3:4] + ESTIMATORS[6:7], ids=_ids
+    "estimator", [PinvRegressor(), GDRegressor(), TruncatedSVDCompressor()], ids=_ids
 )
 def test_array_api_same_namespace(estimator):
     check_array_api_same_namespace(

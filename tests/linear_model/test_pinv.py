@@ -158,7 +158,8 @@ def test_rtol_cut_sets_rank(solver):
     y = rng.standard_normal(100)
     reg = PinvRegressor(fit_intercept=False, rtol=1e-3, solver=solver).fit(X, y)
     assert reg.rank_ == 2
-    assert_allclose(reg.singular_values_, s, rtol=1e-6, atol=1e-9)
+    # The value cut is reported as 0, as on every route.
+    assert_allclose(reg.singular_values_, [1.0, 1e-2, 0.0], rtol=1e-6, atol=1e-9)
     # The cut equals numpy's pinv with the same relative cut-off.
     expected = np.linalg.pinv(X, rtol=1e-3) @ y
     assert_allclose(reg.coef_, expected, rtol=1e-8)
@@ -179,6 +180,79 @@ def test_default_rtol_is_numpy_lstsq_cutoff():
         X = (U * [1.0, ratio]) @ np.eye(2)
         reg = PinvRegressor(fit_intercept=False, solver="svd").fit(X, U[:, 0])
         assert reg.rank_ == rank == np.linalg.lstsq(X, U[:, 0], rcond=None)[2]
+
+
+def _tall_float32_pair():
+    # Condition number about 17, 500000 rows: the issue's example, where the
+    # old cut-off max(n, d)·eps(float32) = 0.06 dropped x2.
+    rng = np.random.RandomState(1137)
+    n = 500_000
+    x1 = rng.rand(n)
+    x2 = 0.3 * x1 + 0.1 * rng.rand(n)
+    X = np.column_stack([x1, x2]).astype(np.float32)
+    y = (X.astype(float) @ [0.5, 2.0] + 0.1 * rng.rand(n)).astype(np.float32)
+    return X, y
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("solver", [*ALL, "stream"])
+def test_tall_float32_keeps_a_well_conditioned_direction(solver, fit_intercept):
+    X, y = _tall_float32_pair()
+    coef, intercept = lstsq_reference(
+        X.astype(float), y.astype(float), fit_intercept=fit_intercept
+    )
+    if solver == "stream":
+        reg = PinvRegressor(fit_intercept=fit_intercept)
+        for rows in np.array_split(np.arange(len(X)), 4):
+            reg.partial_fit(X[rows], y[rows])
+    else:
+        reg = PinvRegressor(fit_intercept=fit_intercept, solver=solver).fit(X, y)
+    assert reg.rank_ in (None, 2)
+    assert_allclose(reg.coef_, coef, rtol=1e-5)
+    assert_allclose(reg.intercept_, intercept if fit_intercept else 0.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("solver", ["svd", "qr", "gram", "auto"])
+def test_float32_rounding_of_a_collinear_column_is_cut(solver):
+    # x3 = x1 + x2 rounded to float32: the third direction is float32
+    # rounding alone (σ₃/σ₁ ~ 1e-8), cut as LinearRegression (sgelsd with
+    # cut-off eps(float32)) cuts it; float64's max(n, d)·eps would keep it
+    # and fit the rounding with coefficients of 1e6.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20000, 3))
+    X[:, 2] = X[:, 0] + X[:, 1]
+    X32 = X.astype(np.float32)
+    y = X32.astype(float) @ [1.0, 2.0, 3.0] + 0.01 * rng.standard_normal(20000)
+    reg = PinvRegressor(solver=solver)
+    if solver == "gram":  # rank-deficient: it cannot promise 1e-9, and says so
+        with pytest.warns(GramAccuracyWarning):
+            reg.fit(X32, y)
+    else:
+        reg.fit(X32, y)
+    eps32 = float(np.finfo(np.float32).eps)
+    X64 = X32.astype(float) - X32.astype(float).mean(0)
+    expected = np.linalg.lstsq(X64, y - y.mean(), rcond=eps32)[0]
+    assert reg.rank_ == 2
+    assert_allclose(reg.coef_, expected, rtol=1e-5)
+    assert_allclose(reg.coef_, [1.0, 2.0, 3.0], rtol=1e-3)  # minimum norm
+
+
+@pytest.mark.parametrize("solver", ["svd", "qr", "gram", "auto", "stream"])
+def test_singular_values_past_the_rank_are_reported_as_zero(solver):
+    # A duplicated column: its second singular value is rounding noise,
+    # which differs between the routes; each reports it as 0.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 3))
+    X[:, 2] = X[:, 1]
+    y = X @ [1.0, 1.0, 1.0]
+    if solver == "stream":
+        reg = PinvRegressor(alpha=1.0).partial_fit(X[:250], y[:250])
+        reg.partial_fit(X[250:], y[250:])
+    else:
+        reg = PinvRegressor(alpha=1.0, solver=solver).fit(X, y)
+    s = np.linalg.svd(X - X.mean(0), compute_uv=False)
+    assert reg.rank_ == 2
+    assert_allclose(reg.singular_values_, [*s[:2], 0.0], rtol=1e-6, atol=0)
 
 
 @pytest.mark.parametrize("solver", ALL)
