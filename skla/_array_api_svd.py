@@ -86,43 +86,44 @@ def _basis(ns, X, width, n_iter, rng):
 
 
 def _small_svd(ns, X, Q):
-    """The SVD of ``Q Qᵀ X`` from that of the small ``B = Qᵀ X`` (l × d,
-    in numpy): ``Ub`` (numpy), s, Vt; its left vectors are ``Q Ub``."""
+    """The singular values and right vectors of ``Q Qᵀ X``: those of the
+    small ``B = Qᵀ X`` (l × d, in numpy)."""
     B = ns.to_numpy(Q.T @ X).astype(np.float64)
-    return sl.svd(B, full_matrices=False, check_finite=False)
+    return sl.svd(B, full_matrices=False, check_finite=False)[1:]
 
 
 def _randomized(ns, X, n_components, finder, random_state, total):
-    """``(U on the device, s, Vt)`` of the range finder's approximation."""
+    """``(s, Vt)`` of the range finder's approximation (no left vectors:
+    the coordinates are ``X V_k``)."""
     m, d = X.shape
     rng, limit = generator(random_state), min(m, d)
     if isinstance(n_components, Integral):
         k = int(n_components)
         width = min(k + finder.oversampling(k), limit)
         Q = _basis(ns, X, width, finder.power_iterations((m, d), k), rng)
-        Ub, s, Vt = _small_svd(ns, X, Q)
+        s, Vt = _small_svd(ns, X, Q)
     else:
         width = ENERGY_BLOCK
         while True:
             width = min(width, limit)
             n_iter = 0 if width == limit else finder.power_iterations((m, d), width)
             Q = _basis(ns, X, width, n_iter, rng)
-            Ub, s, Vt = _small_svd(ns, X, Q)
+            s, Vt = _small_svd(ns, X, Q)
             k, enough = energy_rank(s, n_components * total)
             if (enough and width >= k + finder.oversampling(k)) or width == limit:
                 break
             width *= 2
-    return Q @ ns.asarray(np.ascontiguousarray(Ub[:, :k]), dtype=X.dtype), s[:k], Vt[:k]
+    return s[:k], Vt[:k]
 
 
 def _exact(ns, X, n_components, total):
-    """``(U on the device, s, Vt)`` of X's SVD on the device."""
-    U, s, Vt = ns.xp.linalg.svd(X, full_matrices=False)
+    """``(s, Vt)`` of X's SVD on the device."""
+    _, s, Vt = ns.xp.linalg.svd(X, full_matrices=False)
     s, Vt = (ns.to_numpy(a).astype(np.float64) for a in (s, Vt))
     k = n_components
     if not isinstance(n_components, Integral):
         k = energy_rank(s, n_components * total)[0]
-    return U[:, :k], s[:k], Vt[:k]
+    return s[:k], Vt[:k]
 
 
 def _residual(xp, X, V):
@@ -149,16 +150,16 @@ def namespace_svd(ns, X, n_components, solver, random_state):
     total = float(xp.linalg.vector_norm(X_sums)) ** 2
     finder = route(solver, X.shape, n_components, ns)
     if finder is None:
-        U, s, Vt = _exact(ns, X, n_components, total)
+        s, Vt = _exact(ns, X, n_components, total)
     else:
-        U, s, Vt = _randomized(ns, X, n_components, finder, random_state, total)
+        s, Vt = _randomized(ns, X, n_components, finder, random_state, total)
     dtype = np.float32 if X.dtype == xp.float32 else np.float64
-    flipped = svd_flip(None, Vt.copy(), u_based_decision=False)[1]  # in place
-    signs = np.sign(np.sum(flipped * Vt, axis=1))  # ±1: what svd_flip did
-    components = np.asarray(flipped, dtype=dtype)
+    components = np.asarray(svd_flip(None, Vt, u_based_decision=False)[1], dtype)
     V = ns.asarray(np.ascontiguousarray(components.T))
-    # The coordinates U_k Σ_k, as in memory (X V_k for an exact basis only).
-    Z = U * ns.asarray(signs * s, dtype=X.dtype)
+    # The coordinates X V_k, computed as transform computes them (so
+    # fit_transform equals fit + transform exactly): U_k Σ_k differs from
+    # them for an approximate basis.
+    Z = X @ xp.astype(ns.asarray(components), X.dtype).T
     Z_sums = xp.astype(Z, ns.accumulate, copy=False)
     V_sums = xp.astype(V, ns.accumulate, copy=False)
     figures = combined_figures(

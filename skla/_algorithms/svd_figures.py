@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.extmath import svd_flip
+from sklearn.utils.extmath import safe_sparse_dot, svd_flip
 
 from .._data import column_moments
 from ._linalg import dot, sum_of_squares
@@ -23,6 +23,8 @@ __all__ = [
     "SquareSums",
     "column_variances",
     "combined_figures",
+    "coordinate_moments",
+    "coordinates",
     "exact_svd_figures",
     "figures",
     "projection_error",
@@ -128,19 +130,81 @@ class Figures(NamedTuple):
     reconstruction_error: float
 
 
-def figures(X, Z, s, Vt, *, total, scale=1.0, total_var=None):
+def coordinates(X, Vt):
+    """``Z = X Vᵀ``, the coordinates of the rows of X on the rows of ``Vt``.
+
+    In X's dtype, C-ordered, through scipy's ``gemm`` for dense X (on the
+    BLAS that the SVD solvers use; see :mod:`._linalg`) and the sparse
+    product otherwise.  ``transform`` and ``fit_transform`` both return
+    this, so they agree to the last bit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> coordinates(np.array([[3.0, 4.0]]), np.array([[1.0, 0.0], [0.0, 1.0]]))
+    array([[3., 4.]])
+    """
+    Vt = np.asarray(Vt, dtype=X.dtype)
+    if sp.issparse(X):
+        return np.ascontiguousarray(safe_sparse_dot(X, Vt.T, dense_output=True))
+    return X @ Vt.T
+
+
+def coordinate_moments(X, Vt, *, Z=None, block_elements=1 << 18):
+    """Mean and variance of each column of ``Z = X Vᵀ``, float64, and ``‖Z‖_F²``.
+
+    Dense X is projected by blocks of about ``block_elements`` numbers, so
+    ``Z`` is never formed (fit returns no coordinates: on 200000×100 at
+    k = 88 they would be 0.88× X); sparse X is projected whole.  ``Z``, if
+    given, is used instead.  Each block is shifted by the first row of Z
+    before squaring, so a column far from 0 keeps its variance.
+
+    Returns
+    -------
+    mean, variance : ndarray of shape (k,)
+    squares : float
+        ``‖Z‖_F²``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 2.0], [3.0, 2.0], [5.0, 2.0]])
+    >>> coordinate_moments(X, np.eye(2), block_elements=2)
+    (array([3., 2.]), array([2.66666667, 0.        ]), 47.0)
+    """
+    if Z is None and sp.issparse(X):
+        Z = coordinates(X, Vt)
+    rows = max(1, block_elements // max(X.shape[1], 1))
+    starts = range(0, X.shape[0], rows)
+    if Z is None:
+        blocks = (coordinates(X[i : i + rows], Vt) for i in starts)
+    else:  # in blocks too: a float64 copy of Z would cost up to 2× Z
+        blocks = (Z[i : i + rows] for i in starts)
+    k = len(Vt)
+    pilot, shifted, second = None, np.zeros(k), np.zeros(k)
+    for Zb in blocks:
+        if pilot is None:
+            pilot = np.asarray(Zb[0], dtype=np.float64)
+        Db = np.subtract(Zb, pilot, dtype=np.float64)
+        shifted += Db.sum(axis=0)
+        second += np.square(Db, out=Db).sum(axis=0)
+    m = X.shape[0]
+    shifted, second = shifted / m, second / m
+    mean, variance = pilot + shifted, np.maximum(second - shifted**2, 0.0)
+    return mean, variance, float(m * np.sum(variance + mean * mean))
+
+
+def figures(X, Vt, s, *, total, scale=1.0, total_var=None, Z=None):
     """Variance, energy and error figures of the triplets of a training fit.
 
     Parameters
     ----------
     X : {ndarray, sparse matrix} of shape (m, n)
         The data, times ``scale``.
-    Z : ndarray of shape (m, k)
-        Its coordinates ``X V_k = U_k Σ_k``.
-    s : ndarray of shape (k,)
-        Its top singular values.
     Vt : ndarray of shape (k, n)
         Its top right singular vectors.
+    s : ndarray of shape (k,)
+        Its top singular values.
     total : float
         ``‖X‖_F²``.
     scale : float, default=1.0
@@ -148,24 +212,29 @@ def figures(X, Z, s, Vt, *, total, scale=1.0, total_var=None):
         scaled data (no overflow), the variances scaled back.
     total_var : float or None, default=None
         The total variance of X, if known (:func:`square_sums`).
+    Z : ndarray of shape (m, k) or None, default=None
+        ``X V_k`` if already formed (``fit_transform``); else it is
+        reduced by blocks (:func:`coordinate_moments`).
 
     Returns
     -------
     Figures
-        Variance of each column of Z, that over the total variance of X,
-        ``σ_i² / ‖X‖_F²``, and ``‖X − X V Vᵀ‖_F / ‖X‖_F``.
+        Variance of each column of ``Z = X V_k`` (what ``transform``
+        returns: for an approximate SVD it is not ``U_k Σ_k``), that over
+        the total variance of X, ``σ_i² / ‖X‖_F²``, and
+        ``‖X − X V Vᵀ‖_F / ‖X‖_F``.
 
     Examples
     --------
     >>> import numpy as np
     >>> X = np.array([[3.0, 0.0], [0.0, 1.0]])
-    >>> f = figures(X, X[:, :1], np.array([3.0]), np.array([[1.0, 0.0]]), total=10.0)
+    >>> f = figures(X, np.array([[1.0, 0.0]]), np.array([3.0]), total=10.0)
     >>> f.explained_energy_ratio, round(f.reconstruction_error**2, 12)
     (array([0.9]), 0.1)
     """
-    kept = float(np.einsum("ij,ij->", Z, Z, dtype=np.float64))  # no temporary
+    _, variance, kept = coordinate_moments(X, Vt, Z=Z)
     return combined_figures(
-        column_variances(Z),
+        variance,
         total_variance(X) if total_var is None else total_var,
         s,
         total=total,

@@ -81,6 +81,9 @@ class SVDSolver(Protocol):
     - ``squared_norm``: ``‖X‖_F²``, which the estimator has computed anyway
       (for its figures) and a solver with an error-based stopping rule
       needs.
+    - ``compute_u``: False when the estimator needs no left vectors (``fit``
+      computes its figures from X and ``Vt``); the solver may then return
+      None for U and save an m × k array.  Also passed to ``svd_energy``.
 
     Optional method an estimator uses when present:
 
@@ -122,10 +125,16 @@ class FullSVD(Component):
     """
 
     def svd(self, X, n_components, *, random_state=None):
-        return SVDResult(*top(full_svd(X), n_components))
+        return SVDResult(*self._triplets(X, n_components=n_components))
 
     def svd_energy(self, X, fraction, *, random_state=None):
-        return SVDResult(*full_svd_energy(X, fraction))
+        return SVDResult(*self._triplets(X, fraction=fraction))
+
+    @staticmethod
+    def _triplets(X, *, n_components=None, fraction=None):
+        if fraction is not None:
+            return full_svd_energy(X, fraction)
+        return top(full_svd(X), n_components)
 
 
 @register("svd_solver", "randomized")
@@ -161,15 +170,15 @@ class RandomizedSVD(Component):
         self.n_oversamples = n_oversamples
         self.n_iter = n_iter
 
-    def svd(self, X, n_components, *, random_state=None):
+    def svd(self, X, n_components, *, random_state=None, compute_u=True):
         if is_skinny(X):
             # A side of at most 200: the exact SVD of the R factor costs
             # less time and memory than an m × (k + p) basis.
-            return SVDResult(*SkinnySVD().svd(X, n_components))
+            return SVDResult(*SkinnySVD().svd(X, n_components, compute_u=compute_u))
         finder = RangeFinder(self.n_oversamples, self.n_iter)
         return SVDResult(*finder.svd(X, n_components, random_state=random_state))
 
-    def svd_energy(self, X, fraction, *, random_state=None, block=32):
+    def svd_energy(self, X, fraction, *, random_state=None, block=32, compute_u=True):
         """Grow the basis ``block`` columns at a time until its top triplets hold
         ``fraction`` of ‖X‖_F² -- with the oversampling to spare.
 
@@ -185,7 +194,8 @@ class RandomizedSVD(Component):
             # The basis would span most of the small side: the exact SVD of
             # the R factor is cheaper, and holds no m×l basis (3.5× X at 0.9
             # on 200000×100).
-            return SVDResult(*SkinnySVD().svd_energy(X, fraction))
+            skinny = SkinnySVD().svd_energy(X, fraction, compute_u=compute_u)
+            return SVDResult(*skinny)
         finder = RangeFinder(self.n_oversamples, self.n_iter)
         return SVDResult(
             *finder.svd_energy(X, fraction, random_state=random_state, block=block)
@@ -247,20 +257,31 @@ class AutoSVD(Component):
         return RangeFinder(self.n_oversamples, n_iter, oversample_rank=True)
 
     @staticmethod
-    def _exact(X):
-        """The exact route: skinny X by its R factor, else LAPACK on X."""
+    def _exact(X, compute_u=True, **target):
+        """The exact route for ``n_components`` or ``fraction`` (one of the
+        two): skinny X by its R factor, else LAPACK on X (which forms U)."""
         m, n = X.shape
-        return SkinnySVD() if max(m, n) >= 4 * min(m, n) else FullSVD()
+        if max(m, n) < 4 * min(m, n):
+            return FullSVD()._triplets(X, **target)
+        if "fraction" in target:
+            return SkinnySVD().svd_energy(X, target["fraction"], compute_u=compute_u)
+        return SkinnySVD().svd(X, target["n_components"], compute_u=compute_u)
 
-    def svd(self, X, n_components, *, random_state=None, squared_norm=None):
+    def svd(
+        self, X, n_components, *, random_state=None, squared_norm=None, compute_u=True
+    ):
         # The exact route for small X or large ranks is the Lanczos solver's.
         return BlockLanczosSVD(tol=AUTO_TOL).svd(
-            X, n_components, random_state=random_state, squared_norm=squared_norm
+            X,
+            n_components,
+            random_state=random_state,
+            squared_norm=squared_norm,
+            compute_u=compute_u,
         )
 
-    def svd_energy(self, X, fraction, *, random_state=None, block=32):
+    def svd_energy(self, X, fraction, *, random_state=None, block=32, compute_u=True):
         if min(X.shape) <= 200:
-            return SVDResult(*self._exact(X).svd_energy(X, fraction))
+            return SVDResult(*self._exact(X, compute_u, fraction=fraction))
         return SVDResult(
             *self._randomized().svd_energy(
                 X, fraction, random_state=random_state, block=block
@@ -306,7 +327,9 @@ class BlockLanczosSVD(Component):
         self.tol = tol
         self.block = block
 
-    def svd(self, X, n_components, *, random_state=None, squared_norm=None):
+    def svd(
+        self, X, n_components, *, random_state=None, squared_norm=None, compute_u=True
+    ):
         if not (isinstance(self.tol, Real) and self.tol >= 0):
             raise ValueError(f"tol must be a real number >= 0; got {self.tol!r}.")
         if self.block is not None and not (
@@ -316,7 +339,8 @@ class BlockLanczosSVD(Component):
                 f"block must be None or an integer >= 1; got {self.block!r}."
             )
         if min(X.shape) <= 200 or 4 * n_components > min(X.shape):
-            return SVDResult(*AutoSVD._exact(X).svd(X, n_components))
+            exact = AutoSVD._exact(X, compute_u, n_components=n_components)
+            return SVDResult(*exact)
         if squared_norm is None:
             squared_norm = sum_of_squares(X)
         return SVDResult(
@@ -339,7 +363,7 @@ class _SvdsSolver(Component):
     def __init__(self, tol=0.0):
         self.tol = tol
 
-    def svd(self, X, n_components, *, random_state=None):
+    def svd(self, X, n_components, *, random_state=None, compute_u=True):
         limit = min(X.shape)
         if n_components >= limit:
             raise ValueError(
@@ -353,6 +377,7 @@ class _SvdsSolver(Component):
             solver=self.solver,
             tol=self.tol,
             random_state=random_state,
+            compute_u=compute_u,
         )
         return SVDResult(U, s, Vt)
 

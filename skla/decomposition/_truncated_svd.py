@@ -16,7 +16,7 @@ from sklearn.base import (
 )
 from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.extmath import safe_sparse_dot, svd_flip
+from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import (
     assert_all_finite,
     check_array,
@@ -27,7 +27,12 @@ from sklearn.utils.validation import (
 from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
 from .._algorithms.statistics import RowStatistics
 from .._algorithms.svd import truncated_svd
-from .._algorithms.svd_figures import exact_svd_figures, figures, square_sums
+from .._algorithms.svd_figures import (
+    coordinates,
+    exact_svd_figures,
+    figures,
+    square_sums,
+)
 from .._algorithms.svd_figures import (  # noqa: F401 (tests import it from here)
     total_variance as _total_variance,
 )
@@ -182,6 +187,10 @@ class TruncatedSVDCompressor(
     def fit(self, X, y=None):
         """Find the top singular triplets of X.
 
+        The figures come from X, ``σ`` and ``V`` in one blocked pass: fit
+        forms no n_samples × k array (neither the left vectors nor the
+        coordinates) where the solver can do without them.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -194,12 +203,16 @@ class TruncatedSVDCompressor(
         self : TruncatedSVDCompressor
             The fitted transformer.
         """
-        self.fit_transform(X)
+        self._fit(X, coordinates_wanted=False)
         return self
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
-        """Fit and return ``U_k Σ_k``, which equals ``transform(X)``.
+        """Fit and return ``transform(X)``, the coordinates ``X V_k``.
+
+        They equal ``fit(X).transform(X)`` exactly, for every algorithm:
+        an approximate SVD's ``U_k Σ_k`` is not ``X V_k`` (as in
+        :class:`~sklearn.decomposition.TruncatedSVD`, which returns
+        ``X V_k`` for its approximate solvers).
 
         Parameters
         ----------
@@ -213,8 +226,14 @@ class TruncatedSVDCompressor(
         Z : ndarray of shape (n_samples, `n_components_`)
             The coordinates of X in the basis of the right singular vectors.
         """
+        return self._fit(X, coordinates_wanted=True)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit(self, X, *, coordinates_wanted):
+        """fit, returning ``X V_k`` if ``coordinates_wanted`` (else None)."""
         if is_dask_collection(X):
-            return self._fit_dask(X).transform(X)
+            self._fit_dask(X)
+            return self.transform(X) if coordinates_wanted else None
         self.__dict__.pop("_statistics", None)  # partial_fit starts over
         ns = namespace_of(X)
         if ns is not None:
@@ -234,7 +253,7 @@ class TruncatedSVDCompressor(
         # An extreme entry the sampled scale missed overflows ‖X‖²: then the
         # scale of every entry is used.
         return retry_at_full_scale(
-            lambda scale: self._fit_scaled(solver, X, scale),
+            lambda scale: self._fit_scaled(solver, X, scale, coordinates_wanted),
             X,
             power_of_two_scale(X),
             (FloatingPointError,),
@@ -250,7 +269,7 @@ class TruncatedSVDCompressor(
             tol=self.tol,
         )
 
-    def _fit_scaled(self, solver, X, scale):
+    def _fit_scaled(self, solver, X, scale, coordinates_wanted):
         scaled = X * scale if scale != 1.0 else X
         # One pass for ‖X‖² and the total variance; it also checks the
         # entries (validate_data skipped that for dense X).
@@ -262,21 +281,28 @@ class TruncatedSVDCompressor(
                 "‖X‖² overflows the floating-point range even after scaling X "
                 "by a power of two."
             )
-        U, s, Vt = truncated_svd(
-            solver, scaled, self.n_components, self.random_state, squared_norm=total
+        _, s, Vt = truncated_svd(
+            solver,
+            scaled,
+            self.n_components,
+            self.random_state,
+            squared_norm=total,
+            compute_u=False,
         )
-        U, Vt = svd_flip(U, Vt, u_based_decision=False)
-        Z = np.multiply(U, s, out=U) if U.dtype == np.result_type(U, s) else U * s
+        _, Vt = svd_flip(None, Vt, u_based_decision=False)
         self.components_ = np.asarray(Vt, dtype=X.dtype)
         self.n_components_ = len(s)
+        # The coordinates are those transform gives; their moments feed the
+        # figures, from Z itself when it is returned (on unscaled data).
+        Z = coordinates(X, self.components_) if coordinates_wanted else None
         fit = figures(
             scaled,
-            Z,
-            s,
             self.components_,
+            s,
             total=total,
             scale=scale,
             total_var=total_var,
+            Z=Z if scale == 1.0 else None,
         )
         self.explained_variance_ = fit.explained_variance
         self.explained_variance_ratio_ = fit.explained_variance_ratio
@@ -286,9 +312,7 @@ class TruncatedSVDCompressor(
         self.compression_ratio_ = m * n / (len(s) * (m + n + 1))
         with np.errstate(over="ignore"):
             self.singular_values_ = np.asarray(s / scale, dtype=X.dtype)
-            if scale != 1.0:
-                Z /= scale
-            return Z.astype(X.dtype, copy=False)
+        return Z
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -440,8 +464,7 @@ class TruncatedSVDCompressor(
             dtype=(np.float64, np.float32),
             reset=False,
         )
-        components = self.components_.astype(X.dtype, copy=False)
-        return np.asarray(safe_sparse_dot(X, components.T, dense_output=True))
+        return coordinates(X, self.components_)
 
     def inverse_transform(self, X):
         """Map coordinates back to the data space, ``X̂ = Z V_kᵀ``.

@@ -198,3 +198,77 @@ def test_total_variance_by_blocks_equals_numpy():
     expected = np.var(X.astype(np.float64), axis=0).sum()
     for block in [7, 1000, 1 << 14]:
         assert _total_variance(X, block=block) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "algorithm", ["auto", "full", "randomized", "arpack", "propack", "lanczos"]
+)
+@pytest.mark.parametrize("n", [1000, 400_000])
+def test_float32_energy_met_exactly_takes_no_extra_component(algorithm, n):
+    # Two orthogonal columns of equal norm: the first component holds
+    # exactly half the energy.  float32 singular values are rounded to
+    # float32, so a float64 tolerance took 2 components on some
+    # algorithms at some sizes (full, arpack and lanczos at 400000 rows).
+    v = np.random.default_rng(0).random(n, dtype=np.float32) + 1
+    X = np.zeros((2 * n, 3), dtype=np.float32)
+    X[:n, 0], X[n:, 1] = v, v
+    svd = TruncatedSVDCompressor(0.5, algorithm=algorithm, random_state=0).fit(X)
+    assert svd.n_components_ == 1
+    assert svd.explained_energy_ratio_[0] == pytest.approx(0.5, rel=1e-6)
+
+
+def _sparse_pattern():
+    return sp.random(60, 55, density=0.2, format="csr", random_state=42)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("kind", ["csr", "dense", "float32"])
+def test_fit_transform_equals_fit_then_transform(algorithm, kind):
+    # The randomized route's U_k Σ_k was up to 9% away from X V_k here.
+    X = _sparse_pattern()
+    X = {"csr": X, "dense": X.toarray(), "float32": X.toarray().astype("f4")}[kind]
+    params = dict(algorithm=algorithm, n_iter=7, random_state=42)
+    Z = TruncatedSVDCompressor(5, **params).fit_transform(X)
+    svd = TruncatedSVDCompressor(5, **params).fit(X)
+    assert_array_equal(Z, svd.transform(X))
+    # The figures are those of these coordinates, as TruncatedSVD's.
+    dense = X.toarray() if sp.issparse(X) else X.astype(np.float64)
+    rtol = 1e-5 if kind == "float32" else 1e-10
+    assert_allclose(svd.explained_variance_, np.var(Z, axis=0), rtol=rtol)
+    V = svd.components_.astype(np.float64)
+    error = np.linalg.norm(dense - dense @ V.T @ V) / np.linalg.norm(dense)
+    assert svd.reconstruction_error_ == pytest.approx(error, rel=rtol)
+
+
+def test_randomized_figures_agree_with_truncated_svd():
+    X = _sparse_pattern()
+    ours = TruncatedSVDCompressor(5, algorithm="randomized", n_iter=7, random_state=0)
+    theirs = TruncatedSVD(5, algorithm="randomized", n_iter=7, random_state=0)
+    Z, Z_ref = ours.fit_transform(X), theirs.fit_transform(X)
+    # Different random bases: the same subspace to a few digits, and each
+    # one's figures are those of its own coordinates.
+    assert_allclose(np.abs(Z), np.abs(Z_ref), atol=0.05 * np.abs(Z_ref).max())
+    assert_allclose(ours.explained_variance_, np.var(Z, axis=0), rtol=1e-10)
+    assert_allclose(theirs.explained_variance_, np.var(Z_ref, axis=0), rtol=1e-10)
+
+
+@pytest.mark.parametrize("n_components", [1, 50, 99, 0.9])
+@pytest.mark.parametrize(
+    "algorithm", ["auto", "randomized", "arpack", "propack", "lanczos"]
+)
+def test_fit_of_tall_X_holds_no_n_by_k_array(algorithm, n_components):
+    # fit returns no coordinates: it need not form the left vectors or
+    # X V_k (200000×100 at the fraction 0.9, k = 88: 0.90× X before).
+    import tracemalloc
+
+    X = np.random.default_rng(0).standard_normal((40_000, 100))
+    if algorithm in ("arpack", "propack") and n_components == 0.9:
+        n_components = 88  # they take a rank
+    svd = TruncatedSVDCompressor(n_components, algorithm=algorithm, random_state=0)
+    tracemalloc.start()
+    try:
+        svd.fit(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= 0.5 * X.nbytes, (peak / X.nbytes, svd.n_components_)
