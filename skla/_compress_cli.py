@@ -21,7 +21,8 @@ def add_parser(commands) -> None:
         description=(
             "Rebuild an image from its top singular triplets, channel by channel. "
             "Writes a contact sheet of the ranks, the rebuilt images (PNG) and the "
-            "factors of the largest rank (.npz, float16), and prints rank, "
+            "factors of the largest rank (.npz: U and Vᵀ in float16 for 8-bit "
+            "images, float32 for 16-bit ones; σ in float32), and prints rank, "
             "compression ratio, PSNR, relative error and the PSNR of a JPEG of "
             "the same size."
         ),
@@ -115,7 +116,8 @@ def run(args) -> int:
     jpeg = _jpeg_setting(image, pixels, peak)
     npz = out / f"{name}_svd.npz"
     npz_bytes = compressed.save(npz)
-    # The table describes what was saved: U and Vᵀ rounded to float16.
+    # The table describes what was saved: U and Vᵀ rounded to float16 (8-bit
+    # images) or float32 (16-bit), whichever storage_dtype chose.
     compressed = CompressedImage.load(npz)
     rows, panels, labels = [], [image], ["original"]
     for k in ranks:
@@ -127,10 +129,15 @@ def run(args) -> int:
         rows.append(_row(compressed, k, label, pixels, peak, jpeg))
     sheet = out / f"{name}_ranks.png"
     contact_sheet(panels, labels, columns=min(4, len(panels))).save(sheet)
+    precision = compressed.storage_dtype.name
     _print_table(name, m, n, mode, channels, rows)
+    _print_notes(rows, precision)
     print(f"\ncontact sheet: {sheet}")
     print(f"rebuilt images: {out}/{name}_rank*.png")
-    print(f"factors of rank {_rank_label(compressed, None)}: {npz} ({npz_bytes} bytes)")
+    print(
+        f"factors of rank {_rank_label(compressed, None)}: {npz} "
+        f"({npz_bytes} bytes, U and Vᵀ in {precision})"
+    )
     return 0
 
 
@@ -207,26 +214,34 @@ def _rank_label(compressed, k):
 
 
 def _print_table(name, m, n, mode, channels, rows):
+    """The table: one line per rank, the SVD's figures then the JPEG's."""
     pixels = m * n * channels
     print(f"{name}: {n}×{m} {mode} ({pixels} pixel values)\n")
     print(
         f"{'rank':>9} {'ratio':>8} {'PSNR dB':>8} {'rel.err':>8} {'bytes':>9} "
         f"{'JPEG q':>6} {'bytes':>9} {'PSNR dB':>8}"
     )
-    wins = 0
     for label, ratio, ours, error, budget, quality, jpeg_bytes, theirs in rows:
         if quality is None:
             jpeg = f"{'-':>6} {'(' + str(jpeg_bytes) + ')':>9} {'-':>8}"
         else:
             jpeg = f"{quality:>6} {jpeg_bytes:>9} {theirs:>8.2f}"
-            wins += theirs > ours
         print(f"{label:>9} {ratio:>8.1f} {ours:>8.2f} {error:>8.4f} {budget:>9} {jpeg}")
-    compared = sum(row[5] is not None for row in rows)
+
+
+def _print_notes(rows, precision):
+    """The footnote: what the bytes count, and how often JPEG wins.
+
+    ``precision`` is the float type U and Vᵀ were saved in for this image.
+    """
+    compared = [row for row in rows if row[5] is not None]
+    wins = sum(row[7] > row[2] for row in compared)  # JPEG's PSNR over ours
     print(
-        "\nbytes: U and Vᵀ in float16, σ in float32. JPEG q: the best JPEG quality "
+        f"\nbytes: as saved, U and Vᵀ in {precision} (float16 for 8-bit images, "
+        "float32 for 16-bit ones), σ in float32. JPEG q: the best JPEG quality "
         "within the same bytes ('-': even quality 1 is larger, shown in brackets)."
-        f"\nJPEG wins at {wins} of {compared} comparable rank(s): it codes 8×8 blocks "
-        "of frequencies with entropy coding, while a rank-k SVD spends whole rows "
-        "and columns of numbers; the SVD is the best rank-k approximation, not the "
-        "best image codec."
+        f"\nJPEG wins at {wins} of {len(compared)} comparable rank(s): it codes "
+        "8×8 blocks of frequencies with entropy coding, while a rank-k SVD spends "
+        "whole rows and columns of numbers; the SVD is the best rank-k "
+        "approximation, not the best image codec."
     )

@@ -121,22 +121,82 @@ def test_sixteen_bit_table_describes_the_saved_factors(tmp_path, capsys):
 
     from skla.image import CompressedImage, psnr, to_array
 
-    # A smooth 16-bit gradient: rank 2 is nearly exact in float32, and the
-    # float16 factors that are saved are what limits the PSNR.
+    # A smooth 16-bit gradient of rank 2: its float32 factors rebuild it
+    # exactly at rank 2, so rank 1 is shown, which leaves a finite PSNR.
     rows, cols = np.mgrid[0:60, 0:80]
     pixels = (20000 + 300 * rows + 200 * cols).astype(np.uint16)
     path = tmp_path / "deep.png"
     Image.fromarray(pixels).save(path)
-    assert _cli.main(["compress", str(path), "-k", "2", "--out", str(tmp_path)]) == 0
+    assert _cli.main(["compress", str(path), "-k", "1", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["2"])
+    row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["1"])
     printed_svd, printed_jpeg = float(row[2]), float(row[-1])
     saved = CompressedImage.load(tmp_path / "deep_svd.npz")
     original = to_array(Image.open(path))[0]
     assert printed_svd == pytest.approx(
-        psnr(original, saved.rebuild(2), 65535), abs=0.01
+        psnr(original, saved.rebuild(1), 65535), abs=0.01
     )
     assert np.isfinite(printed_svd)
     # JPEG is 8-bit: compared, times 257, with the 16-bit original.
     assert np.isfinite(printed_jpeg)
     assert 30 < printed_jpeg < 70
+
+
+def _gradient_png(path, deep):
+    """A noisy ramp saved as 16-bit (deep) or 8-bit grayscale PNG; its pixels."""
+    rng = np.random.default_rng(0)
+    rows, cols = np.mgrid[0:60, 0:80]
+    ramp = (rows / 59 + cols / 79) / 2 + rng.normal(0, 0.05, rows.shape)
+    peak, dtype = (65535, np.uint16) if deep else (255, np.uint8)
+    pixels = np.rint(np.clip(ramp, 0, 1) * peak).astype(dtype)
+    from PIL import Image
+
+    Image.fromarray(pixels).save(path)
+    return pixels
+
+
+def _footnote(out):
+    return next(line for line in out.splitlines() if line.startswith("bytes:"))
+
+
+@pytest.mark.parametrize(("deep", "precision"), [(True, "float32"), (False, "float16")])
+def test_compress_says_which_precision_it_saved(tmp_path, capsys, deep, precision):
+    _gradient_png(tmp_path / "ramp.png", deep)
+    out_dir = tmp_path / "out"
+    args = ["compress", str(tmp_path / "ramp.png"), "-k", "3", "--out", str(out_dir)]
+    assert _cli.main(args) == 0
+    out = capsys.readouterr().out
+    footnote = _footnote(out)
+    assert f"U and Vᵀ in {precision}" in footnote
+    other = {"float32": "float16", "float16": "float32"}[precision]
+    assert f"U and Vᵀ in {other}" not in footnote
+    with np.load(out_dir / "ramp_svd.npz") as data:
+        assert data["U0"].dtype == data["Vt0"].dtype == np.dtype(precision)
+    # The table's bytes are those of the precision saved, 3·(b(m + n) + 4).
+    row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["3"])
+    assert int(row[4]) == 3 * (np.dtype(precision).itemsize * (60 + 80) + 4)
+
+
+def test_compress_help_states_the_precision_rule(capsys):
+    with pytest.raises(SystemExit):
+        _cli.main(["compress", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(.npz, float16)" not in text
+    assert "float16 for 8-bit images" in text
+    assert "float32" in text
+
+
+def test_sixteen_bit_contact_sheet_is_scaled_not_clipped(tmp_path, capsys):
+    from PIL import Image
+
+    pixels = _gradient_png(tmp_path / "deep.png", deep=True)
+    args = ["compress", str(tmp_path / "deep.png"), "-k", "2", "--out", str(tmp_path)]
+    assert _cli.main(args) == 0
+    capsys.readouterr()
+    sheet = np.asarray(Image.open(tmp_path / "deep_ranks.png").convert("L"), float)
+    height = round(320 * 60 / 80)  # panels are 320 pixels wide
+    rebuilt = np.asarray(Image.open(tmp_path / "deep_rank2.png"), dtype=float)
+    panels = [(sheet[:height, :320], pixels), (sheet[:height, 320:640], rebuilt)]
+    for panel, source in panels:
+        assert panel.mean() == pytest.approx(source.mean() * 255 / 65535, abs=3)
+        assert (panel == 255).mean() < 0.05

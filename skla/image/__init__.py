@@ -15,8 +15,12 @@ from the top k singular triplets.  Here that works for any image Pillow reads:
   whole rank sweep needs one factorisation.
 * Rebuilt pixels are rounded and clipped to the valid range (0–255, or
   0–65535 for 16-bit images); :func:`psnr` compares them with the original.
-* :meth:`CompressedImage.save` writes the factors to ``.npz`` (U and Vᵀ as
-  float16, σ as float32), so the saving is real and measurable on disk.
+* :meth:`CompressedImage.save` writes the factors to ``.npz``, so the saving
+  is real and measurable on disk: U and Vᵀ as float16 for 8-bit images and
+  as float32 for 16-bit ones (float16 would leave their rebuild tens of
+  levels of 65535 off), σ as float32.
+* :func:`contact_sheet` and :func:`jpeg_at_size` scale 16-bit pixels to
+  0–255 by their peak rather than clipping them at 255.
 
 Pillow's decompression-bomb guard stays on; unreadable, truncated or
 non-image files raise :class:`ImageError` naming the file.

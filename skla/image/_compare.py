@@ -7,6 +7,8 @@ import io
 import numpy as np
 from PIL import Image
 
+from ._io import _eight_bit
+
 __all__ = ["jpeg_at_size", "psnr"]
 
 
@@ -44,7 +46,10 @@ def jpeg_at_size(image: Image.Image, n_bytes: int):
     Parameters
     ----------
     image : PIL.Image.Image
-        An "L" or "RGB" image (others are converted to RGB).
+        An "L" or "RGB" image.  JPEG holds 8 bits, so 16-bit and 32-bit
+        integer images ("I;16", "I") are coded as "L" scaled from 0–65535 to
+        0–255 (multiply the decoded pixels by 257 to compare them); others
+        are converted to RGB.
     n_bytes : int
         The byte budget.
 
@@ -55,7 +60,7 @@ def jpeg_at_size(image: Image.Image, n_bytes: int):
     size : int
         Its size in bytes (that of quality 1 if nothing fits).
     rebuilt : ndarray or None
-        The decoded JPEG's pixels (height, width, channels).
+        The decoded JPEG's pixels (height, width, channels), in 0–255.
 
     Examples
     --------
@@ -66,6 +71,7 @@ def jpeg_at_size(image: Image.Image, n_bytes: int):
     >>> size <= 20_000, pixels.shape
     (True, (427, 640, 3))
     """
+    image = _eight_bit(image)
     if image.mode not in ("L", "RGB"):
         image = image.convert("RGB")
 

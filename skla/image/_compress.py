@@ -2,7 +2,8 @@
 
 Each channel keeps its own spectrum and rank and costs :math:`k(m + n + 1)`
 numbers; the factors of rank k contain every smaller rank, so a whole rank
-sweep rebuilds from one factorisation.
+sweep rebuilds from one factorisation.  Factors are saved with U and Vᵀ in
+float16 for 8-bit images and in float32 for 16-bit ones, σ in float32.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from PIL import Image
 from .._algorithms._linalg import dot
 from ..decomposition import TruncatedSVDCompressor
 from ._io import _pixels
-from ._npz import load_factors, save_factors
+from ._npz import load_factors, save_factors, storage_dtype
 
 __all__ = ["CompressedImage", "compress"]
 
@@ -44,6 +45,8 @@ class CompressedImage:
     ([5, 5, 5], (30, 40), 1065)
     >>> compressed.rebuild().shape, compressed.rebuild(2).dtype
     ((30, 40, 3), dtype('uint8'))
+    >>> compressed.storage_dtype, compressed.stored_bytes()  # 15·(2·70 + 4)
+    (dtype('float16'), 2160)
     """
 
     factors: list
@@ -70,10 +73,21 @@ class CompressedImage:
         m, n = self.shape
         return self._total_rank(rank) * (m + n + 1)
 
+    @property
+    def storage_dtype(self) -> np.dtype:
+        """The float type :meth:`save` writes U and Vᵀ in.
+
+        float16 for 8-bit images, float32 for 16-bit ones (float16 would put
+        their rebuild tens of levels off); factors loaded from an older
+        float16 file stay float16.
+        """
+        return storage_dtype(self.peak, self.factors)
+
     def stored_bytes(self, rank=None) -> int:
-        """Bytes of the factors as saved: U and Vᵀ in float16, σ in float32."""
+        """Bytes of the factors as saved: U, Vᵀ in :attr:`storage_dtype`, σ float32."""
         m, n = self.shape
-        return self._total_rank(rank) * (2 * (m + n) + 4)
+        itemsize = self.storage_dtype.itemsize
+        return self._total_rank(rank) * (itemsize * (m + n) + 4)
 
     def compression_ratio(self, rank=None) -> float:
         """Pixels over stored numbers, ``mn·channels / Σ k(m + n + 1)``."""
@@ -109,7 +123,10 @@ class CompressedImage:
         return Image.fromarray(pixels[:, :, 0] if pixels.shape[-1] == 1 else pixels)
 
     def save(self, path) -> int:
-        """Write the factors to ``.npz`` (float16 U, Vᵀ; float32 σ); return its size.
+        """Write the factors to ``.npz``; return its size.
+
+        U and Vᵀ are written in :attr:`storage_dtype` (float16 for 8-bit
+        images, float32 for 16-bit ones), σ in float32.
 
         Parameters
         ----------
@@ -173,12 +190,15 @@ def compress(image, n_components, *, algorithm="auto", random_state=0):
     True
     """
     pixels, mode, peak = _pixels(image)
+    # float32 arithmetic leaves a 16-bit image's full-rank rebuild a few
+    # levels of 65535 off; float64 keeps it within one.
+    dtype = np.float64 if peak > 255 else np.float32
     factors = []
     for c in range(pixels.shape[-1]):
         svd = TruncatedSVDCompressor(
             n_components, algorithm=algorithm, random_state=random_state
         )
-        channel = np.ascontiguousarray(pixels[:, :, c])
+        channel = np.ascontiguousarray(pixels[:, :, c], dtype=dtype)
         Z = svd.fit_transform(channel)
         s = svd.singular_values_
         U = Z / np.where(s > 0, s, 1)

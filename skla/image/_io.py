@@ -136,6 +136,31 @@ def to_array(image: Image.Image):
     return _with_channel_axis(pixels), mode, peak
 
 
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """``image`` for an 8-bit viewer or codec: deeper pixels scaled, not clipped.
+
+    Pillow's ``convert("L")`` or ``convert("RGB")`` clips a 16-bit or 32-bit
+    integer image ("I;16", "I") at 255, which turns all but its darkest
+    pixels white.  Such an image is read as :func:`to_array` reads it and
+    scaled by its peak (65535) to an "L" image in 0–255; any other image is
+    returned as it is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> deep = Image.fromarray(np.array([[0, 257, 32896, 65535]], dtype=np.uint16))
+    >>> shown = _eight_bit(deep)
+    >>> shown.mode, np.asarray(shown).tolist()
+    ('L', [[0, 1, 128, 255]])
+    """
+    if _MODES.get(image.mode) != "I;16":
+        return image
+    pixels, _, peak = to_array(image)
+    levels = np.rint(pixels[:, :, 0] * (255.0 / peak)).astype(np.uint8)
+    return Image.fromarray(levels)
+
+
 def _pixels(image):
     """An image, an image file or an array of pixels as (pixels, mode, peak).
 

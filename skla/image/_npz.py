@@ -1,8 +1,11 @@
 """The ``.npz`` file of a compressed image: writing it, reading and checking it.
 
-U and Vᵀ are stored as float16 and σ as float32, so the saving is real and
-measurable on disk.  A file that is missing, not such an archive, or whose
-factors are inconsistent raises :class:`ImageError` naming the file.
+U and Vᵀ are stored as float16 for 8-bit images and as float32 for deeper
+ones (see :func:`storage_dtype`), σ as float32, so the saving is real and
+measurable on disk.  Each array keeps its dtype in the archive, so a file
+records its own precision and older float16 files of 16-bit images still
+load.  A file that is missing, not such an archive, or whose factors are
+inconsistent raises :class:`ImageError` naming the file.
 """
 
 from __future__ import annotations
@@ -14,16 +17,52 @@ import numpy as np
 
 from ._io import _CHANNELS, ImageError, _existing_file
 
-__all__ = ["load_factors", "save_factors"]
+__all__ = ["load_factors", "save_factors", "storage_dtype"]
+
+
+def storage_dtype(peak, factors=()) -> np.dtype:
+    """The float type U and Vᵀ are saved in: float16 for 8 bits, else float32.
+
+    float16 keeps 11 significant bits: enough for the factors of an image in
+    0–255 (a level or two at most), but a 16-bit image's full-rank rebuild
+    comes back up to ~55 levels of 65535 off, and float32 brings it within
+    one.  Factors that are already float16 -- read from a file written
+    before this rule -- stay float16: widening them adds bytes, not digits.
+
+    Parameters
+    ----------
+    peak : float
+        The largest valid pixel value (255, or 65535 for 16-bit images).
+    factors : list of (U, s, Vt), optional
+        The factors to be saved.
+
+    Returns
+    -------
+    dtype : numpy.dtype
+        ``float16`` or ``float32``.
+
+    Examples
+    --------
+    >>> storage_dtype(255.0), storage_dtype(65535.0)
+    (dtype('float16'), dtype('float32'))
+    """
+    narrow = all(U.dtype == Vt.dtype == np.float16 for U, _, Vt in factors)
+    if peak <= 255 or (factors and narrow):
+        return np.dtype(np.float16)
+    return np.dtype(np.float32)
 
 
 def save_factors(path, factors, mode, peak) -> int:
-    """Write per-channel ``(U, s, Vt)`` factors to ``path``; return its size."""
+    """Write per-channel ``(U, s, Vt)`` factors to ``path``; return its size.
+
+    U and Vᵀ are written in :func:`storage_dtype`, σ in float32.
+    """
+    dtype = storage_dtype(peak, factors)
     arrays = {"mode": np.array(mode), "peak": np.array(peak)}
     for i, (U, s, Vt) in enumerate(factors):
-        arrays[f"U{i}"] = U.astype(np.float16)
+        arrays[f"U{i}"] = U.astype(dtype)
         arrays[f"s{i}"] = s.astype(np.float32)
-        arrays[f"Vt{i}"] = Vt.astype(np.float16)
+        arrays[f"Vt{i}"] = Vt.astype(dtype)
     with open(path, "wb") as file:
         np.savez(file, **arrays)
     return Path(path).stat().st_size
@@ -85,6 +124,8 @@ def _factor_problem(factors, mode, peak):
     for i, (U, s, Vt) in enumerate(factors):
         if U.ndim != 2 or s.ndim != 1 or Vt.ndim != 2:
             return f"channel {i}: U, s, Vt are not matrices and a vector"
+        if not all(np.issubdtype(a.dtype, np.floating) for a in (U, s, Vt)):
+            return f"channel {i}: U, s, Vt are not floating-point numbers"
         if not U.shape[1] == s.shape[0] == Vt.shape[0]:
             return f"channel {i}: shapes {U.shape}, {s.shape}, {Vt.shape} disagree"
         for name, array in (("U", U), ("s", s), ("Vt", Vt)):

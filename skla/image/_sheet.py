@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PIL import Image, ImageDraw, ImageFont
 
+from ._io import _eight_bit
+
 __all__ = ["contact_sheet"]
 
 
@@ -13,7 +15,9 @@ def contact_sheet(images, labels, *, width=320, columns=4) -> Image.Image:
     Parameters
     ----------
     images : list of PIL.Image.Image
-        The panels, e.g. the original and its rank-k rebuilds.
+        The panels, e.g. the original and its rank-k rebuilds.  16-bit and
+        32-bit integer panels ("I;16", "I") are scaled from 0–65535 to
+        0–255, not clipped.
     labels : list of str
         One caption per panel, e.g. ``"n = 8"``.
     width : int, default=320
@@ -43,9 +47,7 @@ def contact_sheet(images, labels, *, width=320, columns=4) -> Image.Image:
     draw = ImageDraw.Draw(sheet)
     for i, (image, label) in enumerate(zip(images, labels, strict=True)):
         x, y = (i % columns) * width, (i // columns) * (height + caption)
-        # reducing_gap: shrink by whole factors first (fast), then Lanczos.
-        thumbnail = image.resize((width, height), Image.LANCZOS, reducing_gap=2.0)
-        sheet.paste(thumbnail.convert("RGB"), (x, y))
+        sheet.paste(_thumbnail(image, (width, height)), (x, y))
         draw.text(
             (x + width / 2, y + height + caption / 2),
             label,
@@ -54,3 +56,12 @@ def contact_sheet(images, labels, *, width=320, columns=4) -> Image.Image:
             anchor="mm",
         )
     return sheet
+
+
+def _thumbnail(image, size):
+    """``image`` as an RGB thumbnail of ``size``, deep pixels scaled to 8 bits."""
+    # Made 8-bit RGB before resizing: convert() alone would clip deep pixels
+    # at 255, and Pillow resizes palette images with nearest-neighbour only.
+    rgb = _eight_bit(image).convert("RGB")
+    # reducing_gap: shrink by whole factors first (fast), then Lanczos.
+    return rgb.resize(size, Image.LANCZOS, reducing_gap=2.0)
