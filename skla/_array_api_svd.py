@@ -39,7 +39,7 @@ ENERGY_BLOCK = 32  # the first basis of an energy fraction, as in memory
 
 class NamespaceSVD(NamedTuple):
     """Components (numpy, k × d), singular values (numpy), the coordinates
-    ``Z = U_k Σ_k`` (on the device) and the figures."""
+    ``Z = X V_k`` (on the device) and the figures."""
 
     components: np.ndarray
     singular_values: np.ndarray

@@ -133,8 +133,9 @@ class Figures(NamedTuple):
 def coordinates(X, Vt):
     """``Z = X Vᵀ``, the coordinates of the rows of X on the rows of ``Vt``.
 
-    In X's dtype, C-ordered, through scipy's ``gemm`` for dense X (on the
-    BLAS that the SVD solvers use; see :mod:`._linalg`) and the sparse
+    In X's dtype, through numpy's matmul for dense X -- the BLAS of block
+    Lanczos, ``"auto"``'s solver: right after it, scipy's ``gemm`` waited on
+    numpy's spinning thread pool (see :mod:`._linalg`) -- and the sparse
     product otherwise.  ``transform`` and ``fit_transform`` both return
     this, so they agree to the last bit.
 

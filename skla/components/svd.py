@@ -228,7 +228,7 @@ class AutoSVD(Component):
     or ranks above a quarter of ``min(m, n)`` use an exact SVD instead: for
     a tall or wide X the SVD of its R factor
     (:class:`~skla._algorithms.svd.SkinnySVD`: no copy of X, only the k
-    returned left vectors; 0.12× X at rank 2 on 200000×100), else LAPACK's.
+    returned left vectors, none with ``compute_u=False``), else LAPACK's.
 
     Parameters
     ----------
