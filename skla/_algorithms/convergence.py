@@ -5,7 +5,10 @@ stops improving when the steps are too small to make progress as well as
 when the fit has arrived.  :class:`OptimalityCheck` tells the two apart with
 the full gradient: :class:`SGDMiniBatchRegressor` asks it before stopping
 with ``learning_rate="auto"`` (and keeps going, with a smaller step, while
-the fit is still far) and after fitting with any schedule (and warns).
+the fit is still far) and after fitting with any schedule (and warns).  The
+warning's advice is read from what the steps did (:func:`step_diagnosis`):
+steps that hit the cap or raised the objective were too large, and only
+steps well under the cap that lowered it were too small.
 """
 
 from __future__ import annotations
@@ -21,7 +24,13 @@ from .._data import unit_weights
 from ..exceptions import DivergenceError
 from .curvature import CURVATURE_ROWS, largest_curvature
 
-__all__ = ["OptimalityCheck", "Rows", "far_from_optimum"]
+__all__ = [
+    "OptimalityCheck",
+    "Rows",
+    "far_from_optimum",
+    "refuse_oscillation",
+    "step_diagnosis",
+]
 
 # Far from the optimum: the objective can still surely lose more than this
 # fraction of itself, or of what the model explains beyond a constant (a lower
@@ -31,6 +40,13 @@ __all__ = ["OptimalityCheck", "Rows", "far_from_optimum"]
 # with nothing to gain, and large feature means without an intercept make the
 # gradient small where the error is not.
 WORTH_A_STEP = 0.01
+# Steps under this fraction of the step cap leave room for larger ones.
+ROOM = 0.25
+CENTRE = (
+    "the features' means are large next to their spread and fit_intercept="
+    "False, so they cannot be centred away: centre the features or fit an "
+    "intercept"
+)
 
 
 class Rows:
@@ -147,15 +163,7 @@ class OptimalityCheck:
                     f"full gradient is {ratio:.2g} times its value at the start)"
                 )
             return None
-        if engine.capped:
-            raise DivergenceError(
-                f"Mini-batch SGD did not converge: the loss {engine.loss!r}, "
-                "which has no curvature bound, still took steps above "
-                f"{engine.max_eta:.3g}, the largest that does not move the "
-                "predictions by more than the targets' spread (the schedule "
-                f"asked for {float(engine.schedule.rates(engine.t, 1)[0]):.3g}); "
-                f"they oscillate. {engine.advice()}"
-            )
+        refuse_oscillation(engine)
         trivial = self._trivial()
         fitted = self.objective(coef, intercept)
         if fitted > trivial:
@@ -174,6 +182,10 @@ class OptimalityCheck:
     def objective(self, coef, intercept):
         """Mean loss + alpha · penalty over all rows."""
         return self._pass(coef, intercept, gradient=False)[0]
+
+    def rise(self, coef, intercept):
+        """The objective at the start and at ``(coef, intercept)``: two passes."""
+        return self.objective(*self.start), self.objective(coef, intercept)
 
     def _pass(self, coef, intercept, *, gradient):
         """Objective, and the loss's gradients, over all rows."""
@@ -284,31 +296,96 @@ class OptimalityCheck:
         return smoothness * curvature if curvature > 0 else 1.0
 
 
+def refuse_oscillation(engine):
+    """Raise if a loss without a curvature bound took steps above its cap:
+    they oscillate and never converge.  ``fit`` asks at its end (through
+    :meth:`OptimalityCheck.problem`), ``partial_fit`` after every pass."""
+    if getattr(engine.loss, "smoothness", None) or not engine.capped:
+        return
+    raise DivergenceError(
+        f"Mini-batch SGD did not converge: the loss {engine.loss!r}, which has "
+        f"no curvature bound, still took steps above {engine.max_eta:.3g}, the "
+        "largest that does not move the predictions by more than the targets' "
+        f"spread (the schedule asked for {_asked(engine):.3g}); they "
+        f"oscillate. {engine.advice()}"
+    )
+
+
 def far_from_optimum(engine, check, n_iter):
-    """Warn (ConvergenceWarning) if the run stopped far from the optimum."""
+    """Warn (ConvergenceWarning) if the run stopped far from the optimum,
+    saying what the steps did (:func:`step_diagnosis` for an explicit
+    schedule) and what to change."""
     problem = check.problem(*engine.result())
     if problem is None:
         return
-    if not engine.fit_intercept and np.max(np.abs(engine.metric.offset)) > 1:
-        # Without an intercept the means cannot be centred away: the
-        # problem is ill-conditioned in any diagonal scaling.
-        advice = (
-            "the features' means are large next to their spread and "
-            "fit_intercept=False, so they cannot be centred away: centre "
-            "the features or fit an intercept"
+    step = float(np.minimum(_asked(engine), engine.max_eta))
+    if engine.precondition:
+        advice = CENTRE if _means_in_the_way(engine) else "raise max_iter or lower tol"
+        diagnosis = (
+            f"The steps were too small for these data (the last was {step:.3g}); "
+            f"{advice}"
         )
-    elif engine.precondition:
-        advice = "raise max_iter or lower tol"
     else:
-        advice = (
-            "use learning_rate='auto' (the default), which measures its "
-            "step from the data, or a larger eta0"
-        )
-    step = float(np.minimum(engine.schedule.rates(engine.t, 1), engine.max_eta)[0])
+        diagnosis = step_diagnosis(engine, check, step)
     warnings.warn(
         f"SGDMiniBatchRegressor stopped after {n_iter} epochs far from the "
-        f"optimum: {problem}. The steps were too small for these data (the "
-        f"last was {step:.3g}); {advice}.",
+        f"optimum: {problem}. {diagnosis}.",
         ConvergenceWarning,
         stacklevel=5,
     )
+
+
+def step_diagnosis(engine, check, step):
+    """What an explicit schedule's steps did, far from the optimum, in words.
+
+    Read from what happened: a schedule that asked for more than the step
+    cap ``max_eta``, or an objective that ended above its start, means steps
+    too large.  Steps under ``ROOM · max_eta`` that lowered the objective
+    were too small: they barely move the iterates between two gradients, so
+    the loss falls steadily but slowly, and a larger ``eta0`` fits.  Closer
+    to the cap, the steps were as large as the data allow: a larger ``eta0``
+    would be cut back to the cap.
+    """
+    start, final = check.rise(*engine.result())
+    cap = engine.max_eta
+    if engine.capped or final > start:
+        what = (
+            f"the schedule asked for {_asked(engine):.3g}, above the step cap "
+            f"max_eta_={cap:.3g} (the largest step that does not overshoot a "
+            "mini-batch's minimum), and at the cap the fit stalls"
+            if engine.capped
+            else f"the objective rose from {start:.3g} at the start to "
+            f"{final:.3g} (the last step was {step:.3g}, max_eta_={cap:.3g})"
+        )
+        return (
+            f"The steps were too large for these data: {what}. Use a smaller "
+            "eta0 (at most max_eta_) on scaled features (e.g. with "
+            "StandardScaler), or learning_rate='auto' (the default), which "
+            "measures its step from the data"
+        )
+    if _means_in_the_way(engine):
+        return f"The steps (the last was {step:.3g}) made slow progress: {CENTRE}"
+    if step < ROOM * cap:
+        return (
+            f"The steps were too small for these data (the last was {step:.3g}, "
+            f"under a quarter of the step cap max_eta_={cap:.3g}); use "
+            "learning_rate='auto' (the default), which measures its step from "
+            "the data, or a larger eta0"
+        )
+    return (
+        f"The steps were about as large as these data allow (the last was "
+        f"{step:.3g}, the step cap max_eta_ is {cap:.3g}), so raising "
+        "eta0 gains little: no one step size suits every direction of these "
+        "data. Scale the features (e.g. with StandardScaler) or use "
+        "learning_rate='auto' (the default), which centres and scales them"
+    )
+
+
+def _asked(engine):  # the schedule's next step, before the cap
+    return float(engine.schedule.rates(engine.t, 1)[0])
+
+
+def _means_in_the_way(engine):
+    """Without an intercept, feature means large next to their spread cannot
+    be centred away: the problem is ill-conditioned in any diagonal scaling."""
+    return not engine.fit_intercept and np.max(np.abs(engine.metric.offset)) > 1

@@ -135,7 +135,7 @@ def batch_curvature(Zw, v, n_rows, batch_size, fit_intercept):
     return curvature, expected if expected > 0 else 1.0
 
 
-def stable_step(smoothness, gradient_bound, Yw, v, expected):
+def stable_step(smoothness, gradient_bound, Yw, v, expected, *, weight=1.0):
     """The step of ``learning_rate="auto"``, and whether the loss acts smooth.
 
     A loss without a curvature bound has subgradients that do not shrink
@@ -144,6 +144,21 @@ def stable_step(smoothness, gradient_bound, Yw, v, expected):
     constant up to rounding).  So is a smooth loss whose gradient is bounded
     (``gradient_bound``, Huber's ``epsilon``) below the targets' spread:
     most residuals sit where it is linear.
+
+    ``weight`` is the mean sample weight.  An update scales each sample's
+    gradient by its weight (``Σ wᵢ ℓᵢ / n``, as SGDRegressor), so weights
+    of 1e6 move the predictions a million times further: the linear step is
+    divided by it.  (The smooth step needs no such care: its steps are
+    capped by :func:`step_cap`, which reads the weights themselves.)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Y, v = np.array([[0.0], [2.0]]), np.array([0.5, 0.5])
+    >>> stable_step(None, None, Y, v, 2.0)  # spread 1 over curvature 2
+    (0.5, False)
+    >>> stable_step(None, None, Y, v, 2.0, weight=1e6)
+    (5e-07, False)
     """
     centre = v @ Yw
     variance = v @ np.square(Yw - centre)
@@ -153,4 +168,4 @@ def stable_step(smoothness, gradient_bound, Yw, v, expected):
         return 1.0 / (smoothness * expected), True
     if np.all(is_rounding_noise(variance, centre, Yw.dtype)):
         spread = 1.0
-    return spread / ((gradient_bound or 1.0) * expected), False
+    return spread / ((gradient_bound or 1.0) * expected * weight), False

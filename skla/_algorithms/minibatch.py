@@ -269,6 +269,7 @@ class MiniBatchSGD:
             Yw,
             v,
             expected,
+            weight=_mean_weight(ww),
         )
         if not smooth:
             # A larger step than SAFE_FACTOR times this one only makes the
@@ -344,6 +345,14 @@ class MiniBatchSGD:
                 "of rows; shuffle the data or lower Auto(factor=...)."
             )
         return (
-            "Lower eta0, scale the features (e.g. with StandardScaler), or use "
-            "learning_rate='auto', which measures its step from the data."
+            "Use a smaller eta0, scale the features (e.g. with StandardScaler), "
+            "or use learning_rate='auto', which measures its step from the data."
         )
+
+
+def _mean_weight(ww):
+    """The window's mean sample weight (1 without weights or if all are 0)."""
+    if ww is None:
+        return 1.0
+    mean = float(np.mean(ww))
+    return mean if mean > 0 else 1.0

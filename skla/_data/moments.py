@@ -103,10 +103,18 @@ def column_moments(X, weights, rows=None, *, pilot=None, block=256):
     >>> X = np.array([[1e8 + 1.0], [1e8 - 1.0]])
     >>> column_moments(X, np.array([0.5, 0.5]))
     (array([1.e+08]), array([1.]))
+    >>> import scipy.sparse as sp
+    >>> X = sp.csr_matrix(np.array([[1.0], [0.0], [4.0]], dtype=np.float32))
+    >>> column_moments(X, np.array([0.5, 0.25, 0.25]))
+    (array([1.5]), array([2.25]))
     """
     if rows is not None and sp.issparse(X):
         X, rows = X[rows], None
     if sp.issparse(X):
+        # scikit-learn's kernel takes weights of X's own type only (float64
+        # weights stopped it on float32 X); it sums in float64 either way.
+        if weights is not None:
+            weights = np.asarray(weights).astype(X.dtype, copy=False)
         mean, var = mean_variance_axis(sp.csr_matrix(X), axis=0, weights=weights)
         return np.asarray(mean, dtype=np.float64), np.asarray(var, dtype=np.float64)
     n = X.shape[0] if rows is None else len(rows)

@@ -13,7 +13,7 @@ from sklearn.model_selection import ShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
-from .._algorithms.convergence import OptimalityCheck, Rows
+from .._algorithms.convergence import OptimalityCheck, Rows, refuse_oscillation
 from .._algorithms.epochs import run_epochs
 from .._algorithms.minibatch import MiniBatchSGD
 from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
@@ -185,8 +185,10 @@ class SGDMiniBatchRegressor(LinearRegressorMixin, BaseEstimator):
     it a lower bound on what the objective can still lose: more than 1% of
     the objective means far from the optimum.  ``"auto"`` then
     halves its step and goes on; at the end of a run, any schedule gets a
-    ConvergenceWarning saying what to change.  For losses without a curvature
-    bound, a fit worse than predicting the mean gets the warning.
+    ConvergenceWarning saying what the steps did -- too large if they hit
+    the step cap or raised the objective, too small only if they lowered it
+    well under the cap -- and what to change.  For losses without a
+    curvature bound, a fit worse than predicting the mean gets the warning.
 
     **Step cap.** A step larger than ``2 / L``, L the curvature of a
     mini-batch's loss, overshoots and, repeated, diverges -- scikit-learn's
@@ -199,8 +201,9 @@ class SGDMiniBatchRegressor(LinearRegressorMixin, BaseEstimator):
 
     Losses without a curvature bound have no such ``L``; their steps are
     capped where an update would move the predictions by 1.5 times the
-    targets' spread, and a fit whose last steps were still capped -- steps
-    that oscillate and never converge -- raises a DivergenceError.
+    targets' spread (sample weights included), and a fit or ``partial_fit``
+    whose last steps were still capped -- steps that oscillate and never
+    converge -- raises a DivergenceError.
 
     **Divergence.** If the loss becomes non-finite or grows 1e8-fold, fitting
     stops with :class:`~skla.exceptions.DivergenceError`, naming the step
@@ -436,14 +439,25 @@ default=None
             The updated estimator.
         """
         first = not hasattr(self, "_sgd")
-        self._refuse_other_namespaces(X)
-        X, Y, sample_weight, y_ndim = self._validate(X, y, sample_weight, reset=first)
-        engine, X, Y, sample_weight = self._chunk_engine(X, Y, sample_weight, first)
-        # One generator across calls: each pass gets new shuffles (the same
-        # shuffle every call would make SGD cycle), reproducibly.
-        loss = engine.epoch(
-            X, Y, sample_weight, rng=engine.rng if self.shuffle else None
-        )
+        before = dict(vars(self))
+        try:
+            self._refuse_other_namespaces(X)
+            X, Y, sample_weight, y_ndim = self._validate(
+                X, y, sample_weight, reset=first
+            )
+            engine, X, Y, sample_weight = self._chunk_engine(X, Y, sample_weight, first)
+            # One generator across calls: each pass gets new shuffles (the
+            # same shuffle every call would make SGD cycle), reproducibly.
+            loss = engine.epoch(
+                X, Y, sample_weight, rng=engine.rng if self.shuffle else None
+            )
+            refuse_oscillation(engine)  # as fit does: such steps never settle
+        except Exception:
+            # The engine ran on a copy; undo what validation and resolving the
+            # components set, so that the model is exactly as it was.
+            vars(self).clear()
+            vars(self).update(before)
+            raise
         objective = loss + engine.penalty_value()
         if first:
             self.n_iter_, self.loss_curve_ = 0, []

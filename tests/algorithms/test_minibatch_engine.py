@@ -15,7 +15,7 @@ from sklearn.linear_model import Ridge
 from sklearn.metrics import r2_score
 
 from skla._algorithms.averaging import IterateAverage
-from skla._algorithms.convergence import OptimalityCheck, Rows
+from skla._algorithms.convergence import OptimalityCheck, Rows, far_from_optimum
 from skla._algorithms.curvature import (
     SAFE_FACTOR,
     batch_curvature,
@@ -352,6 +352,31 @@ def test_measure_reads_all_rows_when_preconditioning(fit_intercept):
     assert standard is None
 
 
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_measure_sparse_float32_rows(fmt, weighted):
+    """Sparse float32 X with float64 weights (a window's, then all rows'):
+    the moments match numpy's in float64, to float32's resolution."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((80, 4)) * [1.0, 10.0, 0.1, 3.0] + [5, 0, 1, -2]
+    X = np.where(rng.random(X.shape) < 0.3, 0.0, X).astype(np.float32)
+    w = rng.uniform(0.5, 2.0, 80) if weighted else None
+    rows = np.arange(10, 70)
+    Xs = sp.csr_matrix(X).asformat(fmt)
+    window, ww = Xs[rows[:20]], None if w is None else w[rows[:20]]
+    metric, standard = measure(
+        Xs, w, rows, window, ww, fit_intercept=True, precondition=True
+    )
+    assert metric.shift.dtype == metric.scale.dtype == np.float32
+    assert standard is metric
+    v = np.ones(len(rows)) if w is None else w[rows]
+    v = v / v.sum()
+    X64 = X[rows].astype(np.float64)
+    mean = v @ X64
+    assert_allclose(metric.shift, mean, rtol=1e-6)
+    assert_allclose(metric.scale, np.sqrt(v @ (X64 - mean) ** 2), rtol=1e-6)
+
+
 # -- windows ----------------------------------------------------------------
 
 
@@ -642,6 +667,53 @@ def test_optimality_check_without_curvature_bound_compares_with_the_mean():
         f"its objective {fitted:.3g} is worse than predicting the mean "
         f"of y ({trivial:.3g})"
     )
+
+
+def diagnose(eta, moved_to):
+    """The warning of an explicit schedule's run of one epoch at step ``eta``
+    whose result is then moved to ``moved_to`` times the least-squares
+    coefficients (far from the optimum), and the run's step cap."""
+    X, Y, _ = data(seed=4, n=200)
+    start = (np.zeros((3, 1)), np.zeros(1))
+    engine = MiniBatchSGD(
+        *[a.copy() for a in start],
+        loss=SquaredError(),
+        penalty=None,
+        schedule=Constant(eta),
+        alpha=0.0,
+        fit_intercept=True,
+        batch_size=10,
+    )
+    engine.epoch(X, Y, None)
+    solution = np.linalg.lstsq(tilde(X), Y, rcond=None)[0]
+    engine.coef[...] = moved_to * solution[:3]
+    engine.intercept[...] = moved_to * solution[3]
+    check = OptimalityCheck(engine, Rows(X, Y, None), start)
+    with pytest.warns(ConvergenceWarning, match="far from the optimum") as record:
+        far_from_optimum(engine, check, 1)
+    (warning,) = record
+    return str(warning.message), engine.max_eta
+
+
+def test_step_diagnosis_reads_what_the_steps_did():
+    """Too large: steps capped, or an objective above its start (-1 times the
+    solution); too small: steps under a quarter of the cap that lowered the
+    objective; in between, a larger eta0 would be cut back to the cap."""
+    small, cap = diagnose(1e-3, 0.5)
+    assert cap > 20 * 1e-3
+    assert "too small" in small
+    assert small.endswith("or a larger eta0.")
+    near, _ = diagnose(0.5 * cap, 0.5)
+    assert "raising eta0 gains little" in near
+    capped, _ = diagnose(10 * cap, 0.5)
+    assert f"asked for {10 * cap:.3g}, above the step cap max_eta_={cap:.3g}" in capped
+    rose, _ = diagnose(1e-3, -1.0)
+    assert "too large for these data: the objective rose" in rose
+    for message in (near, capped, rose):
+        assert "larger eta0" not in message
+        assert "too small" not in message
+    assert "smaller eta0" in capped
+    assert "smaller eta0" in rose
 
 
 # -- the epoch loop -----------------------------------------------------------

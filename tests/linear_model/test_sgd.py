@@ -1,13 +1,16 @@
 """SGDMiniBatchRegressor against ridge, lasso, hand-written update loops and itself."""
 
+import pickle
+import re
 import tracemalloc
 import warnings
+from copy import deepcopy
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import make_regression
+from sklearn.datasets import load_diabetes, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso, Ridge
 from sklearn.metrics import r2_score
@@ -238,6 +241,92 @@ def test_sparse_csr_and_csc_equal_dense():
         sparse = SGDMiniBatchRegressor(**params).fit(Xs, y)
         assert_allclose(sparse.coef_, dense.coef_, rtol=1e-10)
         assert_allclose(sparse.intercept_, dense.intercept_, rtol=1e-10)
+
+
+@pytest.fixture(scope="module")
+def float32_rows():
+    """Positive float32 features (means of 0.5: the sparse rows are centred
+    implicitly), targets and weights."""
+    rng = np.random.RandomState(0)
+    X = rng.rand(150, 5).astype(np.float32)
+    y = X @ np.arange(5.0) + 0.1 * rng.standard_normal(150)
+    return X, y, rng.uniform(0.5, 2.0, 150)
+
+
+@pytest.mark.parametrize(
+    "schedule", ["adaptive", "auto", "constant", "invscaling", "optimal"]
+)
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("y_dtype", [np.float32, np.float64])
+def test_sparse_float32_equals_dense_float32(
+    float32_rows, schedule, fmt, weighted, y_dtype
+):
+    # Sparse float32 X once crashed in the preconditioner's moments
+    # (float64 weights given to scikit-learn's float32 kernel).
+    X, y, w = float32_rows
+    w = w if weighted else None
+    params = {"learning_rate": schedule, "eta0": 0.05, "max_iter": 3, "tol": None}
+    dense = SGDMiniBatchRegressor(random_state=0, **params)
+    dense.fit(X, y.astype(y_dtype), sample_weight=w)
+    sparse = SGDMiniBatchRegressor(random_state=0, **params)
+    sparse.fit(sp.csr_matrix(X).asformat(fmt), y.astype(y_dtype), sample_weight=w)
+    assert sparse.coef_.dtype == np.float32
+    assert np.asarray(sparse.intercept_).dtype == np.float32
+    assert sparse.t_ == dense.t_
+    assert_allclose(sparse.predict(X), dense.predict(X), rtol=1e-5)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_float32_at_the_defaults(float32_rows, fmt):
+    # The issue's reproduction: the defaults, tol and the optimality check.
+    X, y, _ = float32_rows
+    dense = SGDMiniBatchRegressor(random_state=0).fit(X, y)
+    sparse = SGDMiniBatchRegressor(random_state=0).fit(
+        sp.csr_matrix(X).asformat(fmt), y
+    )
+    assert sparse.coef_.dtype == np.float32
+    assert sparse.n_iter_ == dense.n_iter_
+    assert_allclose(sparse.predict(X), dense.predict(X), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"loss": "huber", "penalty": "l1"},
+        {"loss": "epsilon_insensitive", "penalty": "elasticnet", "average": 5},
+        {"fit_intercept": False, "average": True},
+        {"early_stopping": True, "penalty": None},
+        {"n_targets": 2},
+    ],
+)
+def test_sparse_float32_through_the_generic_updates(float32_rows, params):
+    # The components' gradient and prox, averaging, early stopping, several
+    # targets: sparse float32 rows give the dense float32 fit.
+    X, y, w = float32_rows
+    params = {"learning_rate": "invscaling", "max_iter": 2, "tol": None, **params}
+    Y = np.column_stack([y, -y]) if params.pop("n_targets", 1) == 2 else y
+    dense = SGDMiniBatchRegressor(random_state=0, **params).fit(X, Y, sample_weight=w)
+    sparse = SGDMiniBatchRegressor(random_state=0, **params)
+    sparse.fit(sp.csr_matrix(X), Y, sample_weight=w)
+    assert sparse.coef_.dtype == np.float32
+    assert_allclose(sparse.predict(X), dense.predict(X), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "schedule", ["adaptive", "auto", "constant", "invscaling", "optimal"]
+)
+def test_sparse_float32_partial_fit_equals_dense(float32_rows, schedule):
+    X, y, w = float32_rows
+    params = {"learning_rate": schedule, "eta0": 0.05, "random_state": 0}
+    dense = SGDMiniBatchRegressor(**params)
+    sparse = SGDMiniBatchRegressor(**params)
+    for chunk, fmt in [(slice(0, 80), "csr"), (slice(80, 150), "csc")]:
+        Xs = sp.csr_matrix(X[chunk]).asformat(fmt)
+        dense.partial_fit(X[chunk], y[chunk].astype(np.float32), sample_weight=w[chunk])
+        sparse.partial_fit(Xs, y[chunk].astype(np.float32), sample_weight=w[chunk])
+        assert sparse.coef_.dtype == np.float32
+        assert_allclose(sparse.predict(X), dense.predict(X), rtol=1e-5)
 
 
 def test_multi_output_equals_one_fit_per_target():
@@ -524,6 +613,110 @@ def test_step_cap_keeps_unscaled_data_finite():
         assert abs(reg.intercept_) < 10
         # λmax of [x, 1]ᵀ[x, 1] / |b| is about ‖(100, 100, 1)‖² = 20001.
         assert reg.max_eta_ == pytest.approx(1.5 / 20001, rel=0.05)
+
+
+# -- steps too large or too small: what the run says -------------------------
+
+
+def diabetes_times_1000():
+    X, y = load_diabetes(return_X_y=True)
+    return X * 1000, y
+
+
+def full_batch_curvature(X):
+    """λmax of [X, 1]ᵀ[X, 1] / n: a step above 2 / λmax diverges even on the
+    full batch."""
+    design = np.hstack([X, np.ones((len(X), 1))])
+    return np.linalg.eigvalsh(design.T @ design / len(X)).max()
+
+
+def test_capped_steps_are_called_too_large():
+    # eta0=1 is thousands of times 2/λmax (SGDRegressor diverges to 1e28):
+    # every step is capped at max_eta_ and the fit stays far.  The warning
+    # once said the steps were too small and asked for a larger eta0.
+    X, y = diabetes_times_1000()
+    assert 1000 * 2 / full_batch_curvature(X) < 1.0  # eta0
+    reg = SGDMiniBatchRegressor(learning_rate="constant", eta0=1.0, random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"too large.*smaller eta0") as record:
+        reg.fit(X, y)
+    messages = " ".join(str(w.message) for w in record)
+    assert "too small" not in messages
+    assert "larger eta0" not in messages
+    assert f"max_eta_={reg.max_eta_:.3g}" in messages
+    assert reg.max_eta_ < 2 / full_batch_curvature(X)
+    assert reg.score(X, y) < ridge_reference(X, y).score(X, y) - 1  # far indeed
+
+
+def test_steps_at_the_cap_are_not_called_too_small():
+    # Below the cap but within a factor of it: a larger eta0 would be capped.
+    # One step size cannot suit features of size 50 and the intercept.
+    X, y = diabetes_times_1000()
+    assert full_batch_curvature(X) * 1e-4 > 0.5  # eta0 near the stable limit
+    reg = SGDMiniBatchRegressor(learning_rate="constant", eta0=1e-4, random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"far from.*StandardScaler") as record:
+        reg.fit(X, y)
+    assert 1e-4 < reg.max_eta_ < 4e-4
+    messages = " ".join(str(w.message) for w in record)
+    assert "larger eta0" not in messages
+    assert "too small" not in messages
+
+
+def test_starved_steps_are_called_too_small():
+    # The loss decreases at every epoch, slowly: a larger eta0 is the fix.
+    X, y = load_diabetes(return_X_y=True)
+    reg = SGDMiniBatchRegressor(
+        learning_rate="constant", eta0=1e-6, max_iter=20, random_state=0
+    )
+    with pytest.warns(ConvergenceWarning) as record:
+        reg.fit(X, y)
+    max_iter, far = (str(w.message) for w in record)
+    assert "max_iter=20" in max_iter
+    assert re.search(r"far from the optimum.*too small.*larger eta0", far)
+    assert np.all(np.diff(reg.loss_curve_) < 0)
+    assert reg.score(X, y) < ridge_reference(X, y).score(X, y) - 0.1
+
+
+def test_partial_fit_with_oscillating_steps_keeps_the_model():
+    # Epsilon-insensitive data times 1000: after set_params(eta0=1e3), the
+    # steps are far above the largest that moves the predictions by the
+    # targets' spread (max_eta_); they oscillate.  partial_fit once took them
+    # silently.  Now it raises and leaves every fitted attribute as it was.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 3))
+    y = X @ [1.0, 2.0, 3.0] + 0.1 * rng.standard_normal(500)
+    X, y = 1000 * X, 1000 * y
+    # One subgradient step of 1e3 moves a row's prediction by 1e3 · ‖x̃‖²:
+    # a hundred thousand times the targets' spread.
+    assert 1e3 * np.median(np.sum(X**2, axis=1)) > 1e5 * y.std()
+    reg = SGDMiniBatchRegressor(
+        loss="epsilon_insensitive",
+        learning_rate="invscaling",
+        eta0=1e-3,
+        average=True,
+        random_state=0,
+    )
+    reg.partial_fit(X[:250], y[:250])
+    twin = deepcopy(reg)
+    reg.set_params(learning_rate="constant", eta0=1e3)
+    before = pickle.dumps(vars(reg))
+    with pytest.raises(DivergenceError, match=r"oscillate.*smaller eta0"):
+        reg.partial_fit(X[250:], y[250:])
+    assert pickle.dumps(vars(reg)) == before  # t_, n_iter_, averages, ...
+    assert reg.max_eta_ < 1e3
+    # The next call continues from the model as it was.
+    reg.set_params(learning_rate="invscaling", eta0=1e-3)
+    reg.partial_fit(X[250:], y[250:])
+    twin.partial_fit(X[250:], y[250:])
+    assert_array_equal(reg.coef_, twin.coef_)
+    assert reg.t_ == twin.t_
+    # A first call that fails leaves the estimator unfitted.
+    fresh = SGDMiniBatchRegressor(
+        loss="epsilon_insensitive", learning_rate="constant", eta0=1e3
+    )
+    unfitted = pickle.dumps(vars(fresh))
+    with pytest.raises(DivergenceError, match="oscillate"):
+        fresh.partial_fit(X, y)
+    assert pickle.dumps(vars(fresh)) == unfitted
 
 
 def test_optimal_schedule_needs_alpha():

@@ -272,10 +272,11 @@ def test_huge_steps_on_nonsmooth_losses_raise(loss, eta0, scale):
     assert not hasattr(reg, "coef_")
 
 
-def epsilon_insensitive_optimum(X, y, epsilon):
-    """min mean(max(|y - Xβ - b| - ε, 0)), a linear program."""
+def epsilon_insensitive_optimum(X, y, epsilon, sample_weight=None):
+    """min mean(max(|y - Xβ - b| - ε, 0)) (weighted), a linear program."""
     n, d = X.shape
-    cost = np.concatenate([np.zeros(d + 1), np.full(n, 1 / n)])
+    v = np.ones(n) if sample_weight is None else sample_weight
+    cost = np.concatenate([np.zeros(d + 1), v / v.sum()])
     design = np.hstack([X, np.ones((n, 1))])
     slack = -np.eye(n)
     bounds = [(None, None)] * (d + 1) + [(0, None)] * n
@@ -288,6 +289,46 @@ def epsilon_insensitive_optimum(X, y, epsilon):
     )
     assert result.success
     return result.fun
+
+
+def test_heavy_weights_make_nonsmooth_steps_too_large():
+    # Each sample's gradient is scaled by its weight (Σ wℓ / n, as in
+    # SGDRegressor): with weights of 1e6, eta0=1 moves the predictions a
+    # million times further than with unit weights.  The cap once ignored
+    # the weights; the fit returned coef_ 3e5 (the optimum is 5) and asked
+    # for a larger eta0.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 1))
+    y = 5 * X[:, 0] + 0.1 * rng.standard_normal(300)
+    heavy = np.full(300, 1e6)
+    params = {"loss": "epsilon_insensitive", "learning_rate": "constant"}
+    reg = SGDMiniBatchRegressor(eta0=1.0, random_state=0, **params)
+    with pytest.raises(DivergenceError, match=r"oscillate.*smaller eta0"):
+        reg.fit(X, y, sample_weight=heavy)
+    assert not hasattr(reg, "coef_")
+    # The cap sees the weights, and a step below it reaches the optimum.
+    unit = SGDMiniBatchRegressor(eta0=1e-3, random_state=0, **params).fit(X, y)
+    small = SGDMiniBatchRegressor(
+        eta0=3e-7, average=True, random_state=0, **params
+    ).fit(X, y, sample_weight=heavy)
+    assert small.max_eta_ == pytest.approx(unit.max_eta_ / 1e6, rel=1e-12)
+    reached = np.mean(np.maximum(np.abs(y - small.predict(X)) - small.epsilon, 0))
+    assert reached <= 1.05 * epsilon_insensitive_optimum(X, y, small.epsilon)
+
+
+def test_auto_nonsmooth_step_ignores_the_weights_scale():
+    # Without a penalty, weights times 1e6 leave the objective's minimiser
+    # as it is; "auto" once took steps a million times too large there (R²
+    # -3600, and no DivergenceError: nothing was capped).
+    X, y = make_regression(500, 3, noise=1, random_state=0)
+    w = np.random.default_rng(0).uniform(0.5, 1.5, 500)
+    params = {"loss": "epsilon_insensitive", "penalty": None, "random_state": 0}
+    reg = SGDMiniBatchRegressor(**params).fit(X, y, sample_weight=w)
+    heavy = SGDMiniBatchRegressor(**params).fit(X, y, sample_weight=1e6 * w)
+    assert_allclose(heavy.predict(X), reg.predict(X), rtol=1e-10)
+    excess = np.maximum(np.abs(y - heavy.predict(X)) - heavy.epsilon, 0)
+    reached = np.average(excess, weights=w)
+    assert reached <= 1.01 * epsilon_insensitive_optimum(X, y, heavy.epsilon, w)
 
 
 def test_nonsmooth_losses_converge_at_defaults_on_raw_data():
