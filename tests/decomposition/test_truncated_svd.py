@@ -227,7 +227,7 @@ def test_fit_transform_equals_fit_then_transform(algorithm, kind):
     # The randomized route's U_k Σ_k was up to 9% away from X V_k here.
     X = _sparse_pattern()
     X = {"csr": X, "dense": X.toarray(), "float32": X.toarray().astype("f4")}[kind]
-    params = dict(algorithm=algorithm, n_iter=7, random_state=42)
+    params = {"algorithm": algorithm, "n_iter": 7, "random_state": 42}
     Z = TruncatedSVDCompressor(5, **params).fit_transform(X)
     svd = TruncatedSVDCompressor(5, **params).fit(X)
     assert_array_equal(Z, svd.transform(X))
