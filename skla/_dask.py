@@ -285,5 +285,6 @@ def _optimality_check(engine, X, y, sample_weight, start):
     else:
         total = float(_rows_like(_check_rows(X), sample_weight, "sample_weight").sum())
     blocks = validated_blocks(X, y, sample_weight)
-    rows = ChunkedRows(blocks, total, scale=engine.x_scale)
+    # SGDRegressor's objective, Σ wᵢ ℓᵢ / n, as in memory.
+    rows = ChunkedRows(blocks, total, scale=engine.x_scale, divisor=X.shape[0])
     return OptimalityCheck(engine, rows, start)

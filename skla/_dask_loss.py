@@ -62,7 +62,7 @@ def _block(X, Y, w):
     return validated_chunk(X, Y, w, dtype=np.float64)
 
 
-def _loss_pass(block, point, core, per_target, total_weight, offset, scale, gradient):
+def _loss_pass(block, point, core, per_target, divisor, offset, scale, gradient):
     """Per-target core totals and, with ``gradient``, the core gradient
     ``[Aᵀ G, Σ G]`` of one chunk, at ``point = (coef, intercept)``.
 
@@ -78,7 +78,7 @@ def _loss_pass(block, point, core, per_target, total_weight, offset, scale, grad
             P -= offset @ coef
     if intercept is not None:
         P += intercept
-    v = np.full(len(Y), 1.0 / total_weight) if w is None else w / total_weight
+    v = np.full(len(Y), 1.0 / divisor) if w is None else w / divisor
     if per_target:  # for a combine: its core, one target at a time
         totals = np.array(
             [core.value(Y[:, [t]], P[:, [t]], v) for t in range(Y.shape[1])]
@@ -131,15 +131,20 @@ class ChunkedRows:
         ``Σ w`` over all rows (the number of rows without weights).
     scale : float, default=1.0
         The rows are those of ``scale · X`` (SGD's ``x_scale``).
+    divisor : float or None, default=None
+        The loss is ``Σ wᵢ ℓᵢ / divisor``: ``total_weight`` if None
+        (GDRegressor's objective, as Lasso's), the number of rows for
+        SGDMiniBatchRegressor's (as SGDRegressor's).
     """
 
-    def __init__(self, blocks, total_weight, scale=1.0):
+    def __init__(self, blocks, total_weight, scale=1.0, *, divisor=None):
         self.blocks = blocks
         self.total_weight = float(total_weight)
         self.scale = float(scale)
+        self.divisor = self.total_weight if divisor is None else float(divisor)
 
     def loss(self, loss, coef, intercept, *, gradient=True, offset=None, name=None):
-        """The loss's weighted mean over all rows of ``(scale·X - offset) coef
+        """``Σ wᵢ ℓᵢ / divisor`` over all rows of ``(scale·X - offset) coef
         + intercept`` and, with ``gradient``, its gradient with respect to
         ``coef`` and ``intercept``: ``(value, grad, grad_b)``.
 
@@ -158,7 +163,7 @@ class ChunkedRows:
                 point,
                 core,
                 per_target,
-                self.total_weight,
+                self.divisor,
                 offset,
                 self.scale,
                 gradient,

@@ -365,7 +365,7 @@ def test_full_passes_over_chunks_equal_those_in_memory():
         da.from_array(Y, chunks=300),
         da.from_array(w, chunks=200),
     )
-    chunked = ChunkedRows(blocks, w.sum(), scale=0.25)
+    chunked = ChunkedRows(blocks, w.sum(), scale=0.25, divisor=900)  # SGD's Σwℓ/n
     in_memory = Rows(0.25 * X, Y, w)
 
     class RowNorm:  # separable by rows, coupling a row's two targets

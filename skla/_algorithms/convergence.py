@@ -65,20 +65,20 @@ class Rows:
     def __init__(self, X, Y, sample_weight):
         self.X, self.Y, self.sample_weight = X, Y, sample_weight
 
-    def _weights(self):
-        return unit_weights(self.sample_weight, self.X.shape[0])
-
     def loss(self, loss, coef, intercept, *, gradient=True):
-        """The loss's weighted mean at ``X coef + intercept`` (``coef`` None:
-        the intercept alone) and, with ``gradient``, its gradients with
-        respect to ``coef`` and ``intercept``: ``(value, grad, grad_b)``."""
+        """``Σ wᵢ ℓᵢ / n`` at ``X coef + intercept`` (``coef`` None: the
+        intercept alone) -- SGDRegressor's objective, which the updates
+        descend -- and, with ``gradient``, its gradients with respect to
+        ``coef`` and ``intercept``: ``(value, grad, grad_b)``."""
         X, Y = self.X, self.Y
         P = np.zeros(Y.shape)
         if coef is not None:
             P = safe_sparse_dot(X, coef, dense_output=True)
         if intercept is not None:
             P = P + intercept
-        v = self._weights()
+        n = max(X.shape[0], 1)
+        w = self.sample_weight
+        v = np.full(X.shape[0], 1.0 / n) if w is None else w.astype(np.float64) / n
         value = float(loss.value(Y, P, v))
         if not gradient:
             return value, None, None
@@ -87,8 +87,8 @@ class Rows:
         return value, grad, G.sum(axis=0)
 
     def mean_y(self):
-        """The weighted mean of Y."""
-        return self._weights() @ self.Y
+        """The weighted mean of Y (the best constant prediction)."""
+        return unit_weights(self.sample_weight, self.X.shape[0]) @ self.Y
 
     def head(self, n_rows):
         """The first rows of X (up to ``n_rows``) and their weights."""

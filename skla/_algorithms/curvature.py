@@ -96,11 +96,22 @@ def _weighted_gram(X, v, fit_intercept, *, block=256):
 
 
 def step_cap(Xw, ww, smoothness, batch_size, fit_intercept, *, n_probe=4):
-    """``SAFE_FACTOR / L``, L the largest curvature seen on probe batches.
+    """``SAFE_FACTOR / L``, L the largest curvature seen on the first window.
 
-    The bound is measured on the first ``n_probe`` batches of the first
-    (shuffled) window; a loss without a smoothness bound has none here
-    (infinity), and gets its cap from its stable step instead.
+    L is the larger of the curvatures measured on the first ``n_probe``
+    batches of the first (shuffled) window, and of each row's own share of
+    any batch it falls in, ``wᵢ ‖x̃ᵢ‖² / B`` (a lower bound on that batch's
+    curvature, exact at ``B = 1``): a few probe batches of one row each
+    missed the longest rows, and steps above their ``2 / L`` blew up (1e15
+    in two epochs on 200 Gaussian rows).  A loss without a smoothness bound
+    has no cap here (infinity) and gets one from its stable step instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 0.0], [0.0, 3.0], [1.0, 1.0]])  # ‖x₂‖² = 9
+    >>> float(step_cap(X, None, 1.0, 1, False, n_probe=1))  # 1.5 / 9
+    0.16666666666666666
     """
     if not smoothness:
         return np.inf
@@ -110,6 +121,10 @@ def step_cap(Xw, ww, smoothness, batch_size, fit_intercept, *, n_probe=4):
         Xb = Xw[j * B : (j + 1) * B]
         v = batch_weights(None if ww is None else ww[j * B : (j + 1) * B], Xb.shape[0])
         largest = max(largest, largest_curvature(Xb, v, fit_intercept))
+    if Xw.shape[0]:
+        norms = row_norms(Xw, squared=True) + (1.0 if fit_intercept else 0.0)
+        shares = norms if ww is None else ww * norms
+        largest = max(largest, float(np.max(shares)) / min(B, Xw.shape[0]))
     return SAFE_FACTOR / (smoothness * largest) if largest > 0 else np.inf
 
 

@@ -169,7 +169,9 @@ class MiniBatchSGD:
         Returns
         -------
         loss : float
-            The weighted mean loss over the epoch, each sample's loss taken
+            ``Σ wᵢ ℓᵢ / n`` over the epoch's n rows (SGDRegressor's
+            objective, the one the updates descend: weights of 3 are a loss
+            three times larger, not the same loss), each sample's loss taken
             at the coefficients before the update that used it.
 
         Raises
@@ -181,7 +183,7 @@ class MiniBatchSGD:
         # Sized for dense float64 rows whatever X's format and dtype, so that
         # a random_state gives the same shuffles for all of them.
         row_bytes = max(1, X.shape[1] * 8)
-        total_loss = total_weight = 0.0
+        total_loss = 0.0
         scaled = False
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for window in epoch_windows(
@@ -206,12 +208,11 @@ class MiniBatchSGD:
                 weight = Yw.shape[0] if ww is None else float(ww.sum())
                 self.t += n_batches
                 self._check(loss, rates, Yw, ww)
-                total_loss += loss * weight
-                total_weight += weight
+                total_loss += loss * weight  # the window's Σ wᵢ ℓᵢ
         if scaled:
             self.standard.to_raw(self.coef, self.intercept)
         self.average.end_epoch()
-        return total_loss / total_weight if total_weight > 0 else 0.0
+        return total_loss / n_rows if n_rows else 0.0
 
     # -- the preconditioner -------------------------------------------------
 

@@ -87,7 +87,8 @@ def prox(penalty, coef, step):
 @pytest.mark.parametrize("extra", [0, 17])
 def test_full_batch_epoch_is_one_gradient_step(case, k, sparse, weighted, extra):
     """batch_size >= n: one epoch is β ← β - η Xᵀ G, b ← b - η ΣG with
-    G = w ⊙ (Xβ + b - Y) / n, and its loss the weighted mean ½r² at the start."""
+    G = w ⊙ (Xβ + b - Y) / n, and its loss Σ wᵢ ½rᵢ² / n at the start (the
+    objective the step descends, SGDRegressor's)."""
     X, Y, w = data(k=k)
     w = w if weighted else None
     n = len(X)
@@ -103,7 +104,7 @@ def test_full_batch_epoch_is_one_gradient_step(case, k, sparse, weighted, extra)
     G = wv[:, None] * R / n
     assert_allclose(engine.coef, coef0 - eta * X.T @ G, rtol=1e-12, atol=1e-14)
     assert_allclose(engine.intercept, intercept0 - eta * G.sum(0), rtol=1e-12)
-    assert loss == pytest.approx(0.5 * np.sum(wv[:, None] * R**2) / wv.sum(), rel=1e-12)
+    assert loss == pytest.approx(0.5 * np.sum(wv[:, None] * R**2) / n, rel=1e-12)
     assert engine.t == 2
     assert engine.n_seen == n
 
@@ -523,20 +524,33 @@ def test_largest_curvature_is_the_largest_eigenvalue(
 
 @pytest.mark.parametrize("smoothness", [1.0, 2.0])
 def test_step_cap_is_safe_factor_over_the_largest_probe_curvature(smoothness):
-    """step_cap = SAFE_FACTOR / (s · max over the first 4 batches of λmax),
-    batch weights wᵢ / m; a fifth batch is not probed; no smoothness: inf."""
+    """step_cap = SAFE_FACTOR / (s · L), L the larger of λmax over the first
+    4 batches (batch weights wᵢ / m) and of every row's share wᵢ‖x̃ᵢ‖² / B
+    of any batch it falls in; no smoothness: inf."""
     X, w = curvature_data(45, 4)
     B = 8
-    X[35] *= 100.0  # in the fifth batch: not probed
-    largest = max(
-        lam_max(X[j * B : (j + 1) * B], w[j * B : (j + 1) * B] / B)[0] for j in range(4)
-    )
+
+    def share(i):
+        return w[i] * (X[i] @ X[i] + 1.0) / B
+
+    def probes():
+        return max(
+            lam_max(X[j * B : (j + 1) * B], w[j * B : (j + 1) * B] / B)[0]
+            for j in range(4)
+        )
+
     cap = step_cap(X, w, smoothness, B, True)
+    largest = max(probes(), max(share(i) for i in range(45)))
     assert cap == pytest.approx(SAFE_FACTOR / (smoothness * largest), rel=1e-6)
-    X[12] *= 100.0  # in the second batch: probed
-    B2 = lam_max(X[8:16], w[8:16] / B)[0]
+    X[35] *= 100.0  # in the fifth batch, not probed: its own share counts
+    assert share(35) > probes()
     assert step_cap(X, w, smoothness, B, True) == pytest.approx(
-        SAFE_FACTOR / (smoothness * B2), rel=1e-6
+        SAFE_FACTOR / (smoothness * share(35)), rel=1e-6
+    )
+    X[12] *= 1000.0  # in the second batch: probed, its λmax above any share
+    assert probes() > share(12)
+    assert step_cap(X, w, smoothness, B, True) == pytest.approx(
+        SAFE_FACTOR / (smoothness * probes()), rel=1e-6
     )
     assert step_cap(X, w, None, B, True) == np.inf
 
