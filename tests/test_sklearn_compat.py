@@ -77,7 +77,7 @@ def tall_float32(n=100_000):
 
 
 def test_pinv_equals_linear_regression_on_tall_float32():
-    # LinearRegression solves in float32 (sgelsd, cut-off eps(float32));
+    # LinearRegression solves in float32 (sgelsd, cut-off its tol, 1e-6);
     # skla in float64: both within float32's accuracy times the condition
     # number of the float64 answer, and both return float32.
     X, y = tall_float32()
@@ -367,4 +367,148 @@ def test_svd_at_tiny_and_huge_scales(scale):
     assert_allclose(ours.components_, theirs.components_, rtol=1e-8, atol=1e-10)
     assert_allclose(
         ours.explained_variance_ratio_, theirs.explained_variance_ratio_, rtol=1e-9
+    )
+
+
+# --- what differences.rst lists under "Where they agree" ----------------------
+
+
+def test_pinv_singular_values_and_rank_are_linear_regressions():
+    X, y = regression()
+    X = np.column_stack([X, X[:, 0]])  # a duplicated column: rank 6 of 7
+    ours = PinvRegressor().fit(X, y)
+    theirs = LinearRegression(tol=1e-10).fit(X, y)
+    assert ours.rank_ == theirs.rank_ == 6
+    assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9)  # the minimum norm
+    k = ours.rank_
+    assert_allclose(ours.singular_values_[:k], theirs.singular_[:k], rtol=1e-12)
+    assert_array_equal(ours.singular_values_[k:], 0.0)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_pinv_wide_X_is_linear_regressions_minimum_norm(fit_intercept):
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((5, 12)), rng.standard_normal(5)
+    ours = PinvRegressor(fit_intercept=fit_intercept).fit(X, y)
+    theirs = LinearRegression(fit_intercept=fit_intercept).fit(X, y)
+    assert_same_linear_model(ours, theirs, rtol=1e-10, atol=1e-12)
+    assert ours.rank_ == theirs.rank_
+
+
+def test_pinv_rtol_reproduces_linear_regressions_tol():
+    # LinearRegression cuts at its tol (1e-6, scikit-learn 1.9) where
+    # PinvRegressor keeps what float64 resolves; rtol=tol gives its answer.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 2))
+    X = np.column_stack([x[:, 0], x[:, 0] + 1e-7 * x[:, 1]])
+    y = X @ [1.0, 1.0] + 0.1 * x[:, 1]
+    theirs = LinearRegression().fit(X, y)
+    assert PinvRegressor().fit(X, y).rank_ == 2
+    matched = PinvRegressor(rtol=1e-6).fit(X, y)
+    assert matched.rank_ == theirs.rank_ == 1
+    assert_same_linear_model(matched, theirs, rtol=1e-9)
+
+
+@pytest.mark.parametrize("alpha", [1e-3, 1.0, 100.0])
+@pytest.mark.parametrize("solver", ["auto", "svd", "qr", "gram"])
+def test_pinv_ridge_equals_ridge(solver, alpha):
+    X, y = regression()
+    ours = PinvRegressor(alpha=alpha, solver=solver).fit(X, y)
+    assert_same_linear_model(ours, Ridge(alpha=alpha).fit(X, y), rtol=1e-10)
+
+
+def test_gd_without_penalty_and_with_l1_ratio_zero():
+    X, y = regression()
+    plain = GDRegressor(**GD).fit(X, y)
+    assert_same_linear_model(plain, LinearRegression().fit(X, y), rtol=1e-9)
+    mixed = GDRegressor(penalty="elasticnet", l1_ratio=0.0, alpha=0.3, **GD)
+    ridge = GDRegressor(penalty="l2", alpha=0.3, **GD)
+    assert_same_linear_model(mixed.fit(X, y), ridge.fit(X, y), rtol=1e-9)
+
+
+SAME_UPDATES = {
+    "penalty": None,
+    "shuffle": False,
+    "tol": None,
+    "max_iter": 5,
+    "eta0": 0.01,
+}
+
+
+def _small_regression(seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((200, 4))
+    y = X @ [1.0, -2.0, 0.0, 0.5] + 1.0 + 0.3 * rng.standard_normal(200)
+    return X, y
+
+
+@pytest.mark.parametrize(
+    "loss",
+    ["squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive"],
+)
+@pytest.mark.parametrize("learning_rate", ["constant", "invscaling"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sgd_batch_of_one_makes_sgd_regressors_updates(loss, learning_rate, weighted):
+    # batch_size=1, the rows in order, no penalty, steps under the cap: the
+    # same updates, so the same model to rounding.
+    X, y = _small_regression()
+    w = weights_with_zeros_and_repeats(len(y)) if weighted else None
+    params = {**SAME_UPDATES, "loss": loss, "learning_rate": learning_rate}
+    ours = SGDMiniBatchRegressor(batch_size=1, **params).fit(X, y, sample_weight=w)
+    theirs = SGDRegressor(**params).fit(X, y, sample_weight=w)
+    assert_same_linear_model(ours, theirs, rtol=1e-12, atol=1e-14)
+    assert ours.t_ == theirs.t_
+    assert ours.n_iter_ == theirs.n_iter_
+
+
+def test_sgd_adaptive_and_tol_stop_at_the_same_epoch():
+    X, y = _small_regression()
+    for learning_rate in ("adaptive", "constant", "invscaling"):
+        params = {**SAME_UPDATES, "learning_rate": learning_rate}
+        params.update(tol=1e-3, max_iter=100, eta0=0.05)
+        ours = SGDMiniBatchRegressor(batch_size=1, **params).fit(X, y)
+        theirs = SGDRegressor(**params).fit(X, y)
+        assert ours.n_iter_ == theirs.n_iter_
+        assert_same_linear_model(ours, theirs, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("start", ["average", "warm_start", "coef_init", "sparse"])
+def test_sgd_batch_of_one_agrees_on_averaging_warm_starts_and_sparse(start):
+    X, y = _small_regression()
+    params = {**SAME_UPDATES, "learning_rate": "constant"}
+    fit = {}
+    if start == "average":
+        params["average"] = 150
+    elif start == "coef_init":
+        fit = {"coef_init": np.ones(4), "intercept_init": 0.5}
+    elif start == "sparse":  # without an intercept: scikit-learn damps it
+        params["fit_intercept"] = False
+        X = sp.csr_matrix(np.where(np.abs(X) < 0.5, 0.0, X))
+    ours = SGDMiniBatchRegressor(batch_size=1, **params)
+    theirs = SGDRegressor(**params)
+    if start == "warm_start":
+        for model in (ours, theirs):
+            model.set_params(warm_start=True, max_iter=2).fit(X, y)
+            model.set_params(max_iter=3)
+    ours.fit(X, y, **fit)
+    theirs.fit(X, y, **fit)
+    assert_same_linear_model(ours, theirs, rtol=1e-12, atol=1e-13)
+
+
+def test_svd_randomized_is_truncated_svd_randomized_to_rounding():
+    X = _low_rank_plus_noise()
+    ours = TruncatedSVDCompressor(5, algorithm="randomized", random_state=0)
+    theirs = TruncatedSVD(5, algorithm="randomized", random_state=0)
+    _same_transform(ours.fit(X), theirs.fit(X), X, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["dense", "csr"])
+def test_svd_inverse_transform_is_truncated_svds(kind):
+    X = _low_rank_plus_noise()
+    data = X if kind == "dense" else sp.csr_matrix(np.where(X < 3.0, 0.0, X))
+    ours = TruncatedSVDCompressor(5, algorithm="arpack", random_state=0).fit(data)
+    theirs = TruncatedSVD(5, algorithm="arpack", random_state=0).fit(data)
+    Z = theirs.transform(data)
+    assert_allclose(
+        ours.inverse_transform(Z), theirs.inverse_transform(Z), rtol=1e-12, atol=1e-12
     )

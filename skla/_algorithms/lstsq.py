@@ -44,8 +44,8 @@ def default_rtol(n_rows, n_features, dtype, compute_dtype=np.float64):
       rule); every built-in solver computes in float64, whatever X's dtype;
     - the data themselves: float32 entries are known to one unit of
       float32's precision, so a direction below ``eps(float32)·σ_max`` may
-      be rounding of the data alone (the cut-off of LAPACK's ``sgelsd``,
-      which :class:`sklearn.linear_model.LinearRegression` uses on float32).
+      be rounding of the data alone (LAPACK's default cut-off in its
+      least-squares drivers, which :func:`scipy.linalg.lstsq` keeps).
 
     The cut-off is the larger of the two.  It is *not* the row count times
     float32's precision: at 500000 rows that would be 0.06, and drop a

@@ -33,7 +33,11 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         \frac{1}{\sum_i w_i}\sum_i w_i\, \ell(y_i, x_i^\top\beta + b)
         + \alpha R(\beta)
 
-    -- the objective of :class:`sklearn.linear_model.SGDRegressor` -- by
+    -- :class:`sklearn.linear_model.Lasso`'s and ``ElasticNet``'s with
+    the squared loss, and :class:`sklearn.linear_model.SGDRegressor`'s for
+    unit weights (SGDRegressor divides by the number of rows, not by the
+    weights' sum: weights of 3 are a three times weaker penalty there and
+    the same problem here) -- by
     accelerated proximal gradient descent (FISTA with adaptive restart).  The
     penalty's proximal step gives exact zeros for ``l1`` and ``elasticnet``.
     With ``loss="squared_error"`` the iterations run on the d×d Gram matrix of

@@ -61,10 +61,12 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         ``max(n_samples, n_features) * eps(float64)`` -- the rounding of the
         solvers, which all compute in float64 (numpy's ``lstsq`` rule) --
         and ``eps`` of X's dtype -- the rounding of the data themselves
-        (LAPACK's ``sgelsd`` rule, as ``LinearRegression`` on float32).  So
+        (LAPACK's default, kept by :func:`scipy.linalg.lstsq`).  So
         float64 X gets :func:`numpy.linalg.lstsq`'s cut-off, and float32 X
-        ``eps(float32) ≈ 1.2e-7``, not the row count times it.  The iterative
-        ``"lsqr"`` solver uses ``1/rtol`` as its condition limit instead.
+        ``eps(float32) ≈ 1.2e-7``, not the row count times it.
+        ``LinearRegression`` cuts at its ``tol``, 1e-6 (scikit-learn 1.9):
+        ``rtol=1e-6`` gives its answer.  The iterative ``"lsqr"`` solver
+        uses ``1/rtol`` as its condition limit instead.
 
     solver : str or object, default="auto"
         How to solve the least-squares problem; a registered name (see
@@ -116,7 +118,9 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
 
     solver_ : object or None
         The solver component used (a new instance or a clone of ``solver``);
-        None after :meth:`partial_fit`, which solves from its statistics.
+        None where the fit solved from row statistics instead: after
+        :meth:`partial_fit`, and on dask and array-API input
+        (``solver_used_`` then says which, e.g. ``"gram (dask)"``).
 
     solver_used_ : str
         The method that produced the solution (``"auto"`` picks one;

@@ -97,7 +97,7 @@ class SGDMiniBatchRegressor(LinearRegressorMixin, BaseEstimator):
     eta0 : float, default=0.01
         The initial learning rate, > 0 (not used by ``"auto"``).
     power_t : float, default=0.25
-        The exponent of ``"invscaling"``.
+        The exponent of ``"invscaling"``, >= 0.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data, stop when its R² stops
         improving, and keep the coefficients of the best epoch.
@@ -251,7 +251,9 @@ class SGDMiniBatchRegressor(LinearRegressorMixin, BaseEstimator):
         "random_state": ["random_state"],
         "learning_rate": parameter_constraint("schedule"),
         "eta0": [Interval(Real, 0, None, closed="neither")],
-        "power_t": [Interval(Real, None, None, closed="neither")],
+        # A negative exponent makes the steps grow (scikit-learn 1.9 warns,
+        # 1.10 refuses): refused here.
+        "power_t": [Interval(Real, 0, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],

@@ -215,8 +215,8 @@ def test_tall_float32_keeps_a_well_conditioned_direction(solver, fit_intercept):
 @pytest.mark.parametrize("solver", ["svd", "qr", "gram", "auto"])
 def test_float32_rounding_of_a_collinear_column_is_cut(solver):
     # x3 = x1 + x2 rounded to float32: the third direction is float32
-    # rounding alone (σ₃/σ₁ ~ 1e-8), cut as LinearRegression (sgelsd with
-    # cut-off eps(float32)) cuts it; float64's max(n, d)·eps would keep it
+    # rounding alone (σ₃/σ₁ ~ 1e-8), cut as scipy.linalg.lstsq's float32
+    # default (eps(float32)) cuts it; float64's max(n, d)·eps would keep it
     # and fit the rounding with coefficients of 1e6.
     rng = np.random.default_rng(0)
     X = rng.standard_normal((20000, 3))

@@ -876,3 +876,11 @@ def test_fitted_model_pickles_small():
     assert size < 50_000  # coefficients and state, not the 2 MiB window buffer
     reg.partial_fit(X, y)
     assert len(pickle.dumps(reg)) < 50_000
+
+
+def test_negative_power_t_is_refused():
+    # Steps that grow with t diverge; scikit-learn 1.9 warns, 1.10 refuses.
+    X, y = make_regression(n_samples=50, n_features=3, random_state=0)
+    reg = SGDMiniBatchRegressor(learning_rate="invscaling", power_t=-0.1)
+    with pytest.raises(InvalidParameterError, match="power_t"):
+        reg.fit(X, y)
