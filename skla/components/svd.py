@@ -81,9 +81,15 @@ class SVDSolver(Protocol):
     - ``squared_norm``: ``‖X‖_F²``, which the estimator has computed anyway
       (for its figures) and a solver with an error-based stopping rule
       needs.
-    - ``compute_u``: False when the estimator needs no left vectors (``fit``
-      computes its figures from X and ``Vt``); the solver may then return
-      None for U and save an m × k array.  Also passed to ``svd_energy``.
+    - ``compute_u``: False when the estimator needs no left vectors; the
+      solver may then return None for U and save an m × k array.  Also
+      passed to ``svd_energy``.
+
+    The left vectors returned must satisfy ``X V = U diag(s)`` to rounding
+    (the estimator reads its figures, those of ``transform(X) = X V``, from
+    ``U diag(s)``).  An exact SVD, or a Lanczos method's Ritz vectors, do; a
+    randomized range finder's ``Q Ũ`` does not: such a solver returns None
+    for U when ``compute_u`` is False, and the estimator projects X itself.
 
     Optional method an estimator uses when present:
 
@@ -176,7 +182,9 @@ class RandomizedSVD(Component):
             # less time and memory than an m × (k + p) basis.
             return SVDResult(*SkinnySVD().svd(X, n_components, compute_u=compute_u))
         finder = RangeFinder(self.n_oversamples, self.n_iter)
-        return SVDResult(*finder.svd(X, n_components, random_state=random_state))
+        U, s, Vt = finder.svd(X, n_components, random_state=random_state)
+        # Q Ũ is not X V Σ⁻¹ (the range is approximate): none, unless asked.
+        return SVDResult(U if compute_u else None, s, Vt)
 
     def svd_energy(self, X, fraction, *, random_state=None, block=32, compute_u=True):
         """Grow the basis ``block`` columns at a time until its top triplets hold
@@ -197,9 +205,10 @@ class RandomizedSVD(Component):
             skinny = SkinnySVD().svd_energy(X, fraction, compute_u=compute_u)
             return SVDResult(*skinny)
         finder = RangeFinder(self.n_oversamples, self.n_iter)
-        return SVDResult(
-            *finder.svd_energy(X, fraction, random_state=random_state, block=block)
+        U, s, Vt = finder.svd_energy(
+            X, fraction, random_state=random_state, block=block
         )
+        return SVDResult(U if compute_u else None, s, Vt)
 
 
 #: The block Lanczos tolerance of "auto": stop when a step adds at most this
@@ -282,11 +291,10 @@ class AutoSVD(Component):
     def svd_energy(self, X, fraction, *, random_state=None, block=32, compute_u=True):
         if min(X.shape) <= 200:
             return SVDResult(*self._exact(X, compute_u, fraction=fraction))
-        return SVDResult(
-            *self._randomized().svd_energy(
-                X, fraction, random_state=random_state, block=block
-            )
+        U, s, Vt = self._randomized().svd_energy(
+            X, fraction, random_state=random_state, block=block
         )
+        return SVDResult(U if compute_u else None, s, Vt)  # as RandomizedSVD
 
 
 @register("svd_solver", "lanczos")
@@ -379,7 +387,9 @@ class _SvdsSolver(Component):
             random_state=random_state,
             compute_u=compute_u,
         )
-        return SVDResult(U, s, Vt)
+        # Converged to machine precision (tol=0), U Σ is X V; to a looser
+        # tol, only to that tol.
+        return SVDResult(U if compute_u or self.tol == 0 else None, s, Vt)
 
 
 @register("svd_solver", "arpack")

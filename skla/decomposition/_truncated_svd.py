@@ -282,7 +282,7 @@ class TruncatedSVDCompressor(
                 "‖X‖² overflows the floating-point range even after scaling X "
                 "by a power of two."
             )
-        _, s, Vt = truncated_svd(
+        U, s, Vt = truncated_svd(
             solver,
             scaled,
             self.n_components,
@@ -290,11 +290,9 @@ class TruncatedSVDCompressor(
             squared_norm=total,
             compute_u=False,
         )
-        _, Vt = svd_flip(None, Vt, u_based_decision=False)
+        U, Vt = svd_flip(U, Vt, u_based_decision=False)
         self.components_ = np.asarray(Vt, dtype=X.dtype)
         self.n_components_ = len(s)
-        # The coordinates are those transform gives; their moments feed the
-        # figures, from Z itself when it is returned (on unscaled data).
         Z = coordinates(X, self.components_) if coordinates_wanted else None
         fit = figures(
             scaled,
@@ -303,7 +301,7 @@ class TruncatedSVDCompressor(
             total=total,
             scale=scale,
             total_var=total_var,
-            Z=Z if scale == 1.0 else None,
+            Z=_coordinates_for_figures(Z, U, s, scale),
         )
         self.explained_variance_ = fit.explained_variance
         self.explained_variance_ratio_ = fit.explained_variance_ratio
@@ -515,3 +513,19 @@ class TruncatedSVDCompressor(
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _coordinates_for_figures(Z, U, s, scale):
+    """The coordinates of the scaled data that the figures read.
+
+    They are those ``transform`` gives, ``X V_k``: Z itself when
+    ``fit_transform`` returns it (on unscaled data), else the solver's
+    ``U_k Σ_k``, equal to ``X V_k`` to rounding (the protocol: a solver
+    whose left vectors are not, such as the randomized range finder's,
+    returns none), else None: :func:`figures` then projects X by blocks.
+    """
+    if Z is not None and scale == 1.0:
+        return Z
+    if U is None:
+        return None
+    return np.multiply(U, s, out=U) if U.dtype == np.result_type(U, s) else U * s
