@@ -134,3 +134,12 @@ def test_in_script_benchmark_methods_and_errors():
         assert 1 - 1e-6 <= ratio <= 1.01, name
     Vt = np.linalg.svd(A.astype(np.float64))[2][1:5]  # not the top 4
     assert bench.error_ratio(A, Vt, s, 4) > 1.01
+
+
+def test_fit_transform_benchmark_times_every_rank(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH.parent))  # it imports bench_in_script
+    bench = _load(BENCH.with_name("bench_svd_fit_transform.py"))
+    data = {"small": np.random.default_rng(0).random((96, 128), dtype=np.float32)}
+    best = bench.best_times("fit_transform", data, rounds=1)
+    assert sorted(best) == [("small", k) for k in sorted(bench.RANKS)]
+    assert all(seconds > 0 for seconds in best.values())
