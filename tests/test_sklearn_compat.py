@@ -512,3 +512,21 @@ def test_svd_inverse_transform_is_truncated_svds(kind):
     assert_allclose(
         ours.inverse_transform(Z), theirs.inverse_transform(Z), rtol=1e-12, atol=1e-12
     )
+
+
+def test_tall_float32_constant_column_and_small_spread_as_linear_regression():
+    # A constant float32 column (1000.1) carries nothing; one spread over 160
+    # units in the last place of 1000 carries most of y.  Both regressors
+    # tell them apart on 300000 rows, as float64 least squares does.
+    rng = np.random.default_rng(0)
+    n = 300_000
+    X = np.column_stack(
+        [rng.random(n), np.full(n, 1000.1), 1000 + 0.01 * rng.random(n)]
+    ).astype(np.float32)
+    X64 = X.astype(np.float64)
+    y = X64[:, 0] + 300 * (X64[:, 2] - 1000) + 0.01 * rng.random(n)
+    exact = LinearRegression().fit(X64, y)
+    for ours in (PinvRegressor(), GDRegressor(**GD)):
+        ours.fit(X, y)
+        assert ours.coef_[1] == 0.0
+        assert_allclose(ours.coef_, exact.coef_, rtol=1e-5, atol=1e-6)
