@@ -1,6 +1,7 @@
 """Fixtures shared by the test modules."""
 
 import logging
+import tracemalloc
 
 import pytest
 
@@ -22,3 +23,19 @@ def client():
     )
     with cluster, distributed.Client(cluster, timeout="60s") as client:
         yield client
+
+
+@pytest.fixture
+def traced_peak():
+    """``traced_peak(call)``: tracemalloc's peak, in bytes, while ``call()``
+    runs (what Python and numpy allocate; tracing stops whatever happens)."""
+
+    def measure(call):
+        tracemalloc.start()
+        try:
+            call()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    return measure

@@ -458,21 +458,13 @@ def test_polars_input(est):
 )
 @pytest.mark.parametrize("n_components", [2, 0.5])
 def test_svd_of_a_tall_matrix_takes_less_memory_than_half_of_it(
-    algorithm, n_components
+    algorithm, n_components, traced_peak
 ):
-    import tracemalloc
-
     rng = np.random.default_rng(0)
     X = rng.standard_normal((40_000, 60)) * 0.9 ** np.arange(60)
     svd = TruncatedSVDCompressor(n_components, algorithm=algorithm, random_state=0)
     svd.fit(X[:2000])  # warm up
-    tracemalloc.start()
-    try:
-        svd.fit(X)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < 0.5 * X.nbytes
+    assert traced_peak(lambda: svd.fit(X)) < 0.5 * X.nbytes
 
 
 def test_an_extreme_entry_the_sampled_scale_misses():

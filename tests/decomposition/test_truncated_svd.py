@@ -256,19 +256,12 @@ def test_randomized_figures_agree_with_truncated_svd():
 @pytest.mark.parametrize(
     "algorithm", ["auto", "randomized", "arpack", "propack", "lanczos"]
 )
-def test_fit_of_tall_X_holds_no_n_by_k_array(algorithm, n_components):
+def test_fit_of_tall_X_holds_no_n_by_k_array(algorithm, n_components, traced_peak):
     # fit returns no coordinates: it need not form the left vectors or
     # X V_k (200000×100 at the fraction 0.9, k = 88: 0.90× X before).
-    import tracemalloc
-
     X = np.random.default_rng(0).standard_normal((40_000, 100))
     if algorithm in ("arpack", "propack") and n_components == 0.9:
         n_components = 88  # they take a rank
     svd = TruncatedSVDCompressor(n_components, algorithm=algorithm, random_state=0)
-    tracemalloc.start()
-    try:
-        svd.fit(X)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = traced_peak(lambda: svd.fit(X))
     assert peak <= 0.5 * X.nbytes, (peak / X.nbytes, svd.n_components_)
