@@ -23,6 +23,7 @@ __all__ = [
     "block_statistics",
     "is_dask_collection",
     "predict_blocks",
+    "require_weight",
     "row_blocks",
     "row_statistics",
     "sgd_epoch",
@@ -44,9 +45,18 @@ def _check_rows(X):
     if np.isnan(X.shape[0]) or any(np.isnan(c) for c in X.chunks[0]):
         raise ValueError(
             "X has chunks of unknown size (after boolean indexing, for example); "
-            "call X.compute_chunk_sizes() first."
+            f"{_known_sizes('X')}"
         )
     return X.rechunk({1: -1})
+
+
+def _known_sizes(name):
+    """How to give a dask collection chunks of known size."""
+    return (
+        f"call {name}.compute_chunk_sizes() first, or, for a dask DataFrame or "
+        "Series, to_dask_array(lengths=True) (to_dask_array() alone leaves "
+        "the sizes unknown)."
+    )
 
 
 def _rows_like(X, a, name):
@@ -63,10 +73,7 @@ def _rows_like(X, a, name):
             f"got {a.ndim}."
         )
     if np.isnan(a.shape[0]) or any(np.isnan(c) for c in a.chunks[0]):
-        raise ValueError(
-            f"{name} has chunks of unknown size; call {name}.compute_chunk_sizes() "
-            "first."
-        )
+        raise ValueError(f"{name} has chunks of unknown size; {_known_sizes(name)}")
     if a.shape[0] != X.shape[0]:
         raise ValueError(
             f"{name} has {a.shape[0]} rows but X has {X.shape[0]}; they must match."
@@ -187,9 +194,17 @@ def predict_blocks(predict, X, n_outputs, dtype):
     return X.map_blocks(predict, chunks=(X.chunks[0], (n_outputs,)), dtype=dtype)
 
 
+def require_weight(weight):
+    """Refuse rows whose weights sum to zero, in the words of the in-memory
+    check (scikit-learn's ``_check_sample_weight``): there is nothing to fit."""
+    if not weight > 0:
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+
+
 def _partial_fit(model, X, y, w):
-    """One ``partial_fit`` on a chunk, where the chunk lives."""
-    return model.partial_fit(X, y, sample_weight=w)
+    """One ``partial_fit`` on a chunk, where the chunk lives; its weights may
+    all be zero (the total was checked once, and chunks come in any order)."""
+    return model._partial_fit(X, y, w, allow_all_zero_weights=True)
 
 
 def sgd_epoch(model, blocks, order):
@@ -225,6 +240,10 @@ def sgd_epochs(model, X, y, sample_weight, order):
     from ._algorithms.epochs import Epochs, may_stop, record_epoch, warn_at_max_iter
 
     blocks = row_blocks(X, y, sample_weight)
+    if sample_weight is not None:  # one pass over w, as fit's check in memory
+        require_weight(
+            float(_rows_like(_check_rows(X), sample_weight, "sample_weight").sum())
+        )
     sizes = np.array(_check_rows(X).chunks[0], dtype=np.float64)
     start = _engine_start(model)
     run, check, no_improvement = Epochs(), None, 0

@@ -427,6 +427,54 @@ def test_review_cases_zero_weights_validation_and_refusals():
     assert est.coef_.shape == (3,)
 
 
+@pytest.mark.parametrize("name", ["PinvRegressor", "GDRegressor", "SGD"])
+def test_all_zero_weights_are_refused_on_dask_as_in_memory(name):
+    # PinvRegressor on dask returned coef_ = 0 silently; GDRegressor said it
+    # in other words than the in-memory check.
+    import skla
+
+    make = {"SGD": skla.SGDMiniBatchRegressor}.get(name, getattr(skla, name, None))
+    X = np.random.default_rng(0).standard_normal((40, 3))
+    y, w = X @ [1.0, 2.0, 3.0], np.zeros(40)
+    message = "Sample weights must contain at least one non-zero number"
+    with pytest.raises(ValueError, match=message):
+        make().fit(X, y, sample_weight=w)
+    chunks = [da.from_array(a, chunks=10) for a in (X, y, w)]
+    with pytest.raises(ValueError, match=message):
+        make().fit(chunks[0], chunks[1], sample_weight=chunks[2])
+
+
+def test_sgd_on_dask_with_a_chunk_of_zero_weights_fits_as_in_memory():
+    # The worker's partial_fit refused the chunk ("at least one non-zero
+    # number") when it came first, though the total weight is positive.
+    from skla import SGDMiniBatchRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((400, 3))
+    y = X @ [1.0, 2.0, 3.0] + 1.0 + 0.1 * rng.standard_normal(400)
+    w = np.ones(400)
+    w[:100] = 0.0
+    params = {"random_state": 0, "max_iter": 20}
+    memory = SGDMiniBatchRegressor(**params).fit(X, y, sample_weight=w)
+    for seed in range(3):  # the zero chunk is visited first in some orders
+        on_dask = SGDMiniBatchRegressor(**{**params, "random_state": seed}).fit(
+            *(da.from_array(a, chunks=100) for a in (X, y)),
+            sample_weight=da.from_array(w, chunks=100),
+        )
+        assert relative(on_dask.coef_, memory.coef_) < 1e-2
+    # In memory too, a later chunk of zero weights is taken (its loss terms
+    # are zero; the penalty and the tail average still count its updates,
+    # as SGDRegressor's do for zero-weight samples), a first one refused
+    # (nothing to start from), as PinvRegressor and GDRegressor do.
+    streamed = SGDMiniBatchRegressor(random_state=0).partial_fit(X[100:], y[100:])
+    t = streamed.t_
+    streamed.partial_fit(X[:100], y[:100], sample_weight=w[:100])
+    assert streamed.t_ > t
+    assert np.isfinite(streamed.coef_).all()
+    with pytest.raises(ValueError, match="non-zero number"):
+        SGDMiniBatchRegressor().partial_fit(X[:100], y[:100], sample_weight=w[:100])
+
+
 def test_lazy_outputs_declare_the_dtype_they_compute():
     """A float32 model on float64 blocks computes float64: the lazy array
     says so (it declared float32)."""

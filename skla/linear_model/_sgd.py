@@ -440,12 +440,25 @@ default=None
         self : SGDMiniBatchRegressor
             The updated estimator.
         """
+        return self._partial_fit(X, y, sample_weight)
+
+    def _partial_fit(self, X, y, sample_weight, *, allow_all_zero_weights=None):
+        """partial_fit's pass.  Chunks whose weights are all zero are refused
+        on the first call only (as PinvRegressor and GDRegressor do), unless
+        ``allow_all_zero_weights``: fit's epochs on dask, whose total weight
+        is checked once, visit the chunks in any order."""
         first = not hasattr(self, "_sgd")
+        if allow_all_zero_weights is None:
+            allow_all_zero_weights = not first
         before = dict(vars(self))
         try:
             self._refuse_other_namespaces(X)
             X, Y, sample_weight, y_ndim = self._validate(
-                X, y, sample_weight, reset=first
+                X,
+                y,
+                sample_weight,
+                reset=first,
+                allow_all_zero_weights=allow_all_zero_weights,
             )
             engine, X, Y, sample_weight = self._chunk_engine(X, Y, sample_weight, first)
             # One generator across calls: each pass gets new shuffles (the
@@ -517,9 +530,13 @@ default=None
         if ns is not None:
             raise unsupported("SGDMiniBatchRegressor", ns)
 
-    def _validate(self, X, y, sample_weight, *, reset):
+    def _validate(self, X, y, sample_weight, *, reset, allow_all_zero_weights=False):
         X, Y, sample_weight, y_ndim = self._validate_fit_data(
-            X, y, sample_weight, reset=reset
+            X,
+            y,
+            sample_weight,
+            reset=reset,
+            allow_all_zero_weights=allow_all_zero_weights,
         )
         if sp.issparse(X):
             X = X.tocsr()  # row batches; a no-op for CSR
