@@ -50,7 +50,8 @@ class NamespaceSVD(NamedTuple):
 def route(solver, shape, n_components, ns):
     """None for the exact route, else the :class:`RangeFinder` to run;
     an error naming a solver without an array-API route."""
-    from .components.svd import ArpackSVD, AutoSVD, FullSVD, PropackSVD, RandomizedSVD
+    from .components.svd import AutoSVD, FullSVD, RandomizedSVD
+    from .components.svds import ArpackSVD, PropackSVD
 
     kind, side = type(solver), min(shape)
     if kind in (FullSVD, ArpackSVD, PropackSVD):

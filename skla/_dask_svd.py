@@ -119,7 +119,8 @@ def range_finder(solver, n_features, algorithm):
     >>> range_finder(AutoSVD(), 10_000, "auto")
     RangeFinder(n_oversamples=10, n_iter=4, oversample_rank=True)
     """
-    from .components.svd import ArpackSVD, AutoSVD, FullSVD, PropackSVD, RandomizedSVD
+    from .components.svd import AutoSVD, FullSVD, RandomizedSVD
+    from .components.svds import ArpackSVD, PropackSVD
 
     # Exact types: a subclass may override svd(), which this route ignores.
     kind = type(solver)

@@ -176,23 +176,13 @@ def coordinate_moments(X, Vt, *, Z=None, block_elements=1 << 18):
     if Z is None and sp.issparse(X):
         Z = coordinates(X, Vt)
     rows = max(1, block_elements // max(X.shape[1], 1))
-    starts = range(0, X.shape[0], rows)
     if Z is None:
-        blocks = (coordinates(X[i : i + rows], Vt) for i in starts)
-    else:  # in blocks too: a float64 copy of Z would cost up to 2× Z
-        blocks = (Z[i : i + rows] for i in starts)
-    k = len(Vt)
-    pilot, shifted, second = None, np.zeros(k), np.zeros(k)
-    for Zb in blocks:
-        if pilot is None:
-            pilot = np.asarray(Zb[0], dtype=np.float64)
-        Db = np.subtract(Zb, pilot, dtype=np.float64)
-        shifted += Db.sum(axis=0)
-        second += np.square(Db, out=Db).sum(axis=0)
-    m = X.shape[0]
-    shifted, second = shifted / m, second / m
-    mean, variance = pilot + shifted, np.maximum(second - shifted**2, 0.0)
-    return mean, variance, float(m * np.sum(variance + mean * mean))
+        mean, variance = column_moments(
+            X, None, block=rows, project=lambda Xb: coordinates(Xb, Vt)
+        )
+    else:  # by blocks too: a float64 copy of Z would cost up to 2× Z
+        mean, variance = column_moments(Z, None, block=rows)
+    return mean, variance, float(X.shape[0] * np.sum(variance + mean * mean))
 
 
 def figures(X, Vt, s, *, total, scale=1.0, total_var=None, Z=None):

@@ -86,7 +86,7 @@ def weighted_mean(X, sample_weight, *, block_elements=1 << 16):
     return weighted_sum / total
 
 
-def column_moments(X, weights, rows=None, *, pilot=None, block=256):
+def column_moments(X, weights, rows=None, *, pilot=None, block=256, project=None):
     """Weighted mean and variance of each column (``weights`` sum to 1; None:
     every row alike).
 
@@ -96,6 +96,8 @@ def column_moments(X, weights, rows=None, *, pilot=None, block=256):
     temporary is one block.  Unweighted sums use numpy's element-wise loops,
     no BLAS (a ``gemv`` per block costs more than the arithmetic).  Sparse X
     uses scikit-learn's :func:`~sklearn.utils.sparsefuncs.mean_variance_axis`.
+    ``project``, a map of dense row blocks (``Xb ↦ Xb V``), gives the moments
+    of ``project(X)`` without forming it.
 
     Examples
     --------
@@ -118,14 +120,16 @@ def column_moments(X, weights, rows=None, *, pilot=None, block=256):
         mean, var = mean_variance_axis(sp.csr_matrix(X), axis=0, weights=weights)
         return np.asarray(mean, dtype=np.float64), np.asarray(var, dtype=np.float64)
     n = X.shape[0] if rows is None else len(rows)
-    if pilot is None:
-        pilot = np.asarray(X[0] if rows is None else X[rows[0]], dtype=np.float64)
-    shifted = np.zeros(X.shape[1])
-    second = np.zeros(X.shape[1])
-    buffer = np.empty((min(block, n), X.shape[1]))  # one block, reused
+    buffer = None  # one block, reused
     for start in range(0, n, block):
         part = slice(start, start + block)
         Xb = X[part] if rows is None else X[rows[part]]
+        Xb = Xb if project is None else project(Xb)
+        if buffer is None:
+            buffer = np.empty((min(block, n), Xb.shape[1]))
+            shifted, second = np.zeros(Xb.shape[1]), np.zeros(Xb.shape[1])
+            if pilot is None:
+                pilot = np.asarray(Xb[0], dtype=np.float64)
         Db = np.subtract(Xb, pilot, out=buffer[: Xb.shape[0]])
         if weights is None:
             shifted += Db.sum(axis=0)

@@ -6,4 +6,4 @@ maps names to them.
 
 # Importing the modules registers skla's own components (plugins.py imports
 # none of them: the registry sits below the components).
-from . import losses, lstsq, penalties, schedules, step_sizes, svd  # noqa: F401
+from . import losses, lstsq, penalties, schedules, step_sizes, svd, svds  # noqa: F401

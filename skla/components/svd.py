@@ -33,7 +33,6 @@ from .._algorithms.svd import (
     full_svd,
     full_svd_energy,
     is_skinny,
-    lanczos_svd,
     top,
 )
 from ..plugins import register
@@ -41,11 +40,9 @@ from ._base import Component
 
 __all__ = [
     "AUTO_TOL",
-    "ArpackSVD",
     "AutoSVD",
     "BlockLanczosSVD",
     "FullSVD",
-    "PropackSVD",
     "RandomizedSVD",
     "SVDResult",
     "SVDSolver",
@@ -266,15 +263,15 @@ class AutoSVD(Component):
         return RangeFinder(self.n_oversamples, n_iter, oversample_rank=True)
 
     @staticmethod
-    def _exact(X, compute_u=True, **target):
-        """The exact route for ``n_components`` or ``fraction`` (one of the
-        two): skinny X by its R factor, else LAPACK on X (which forms U)."""
+    def _exact(X, *, n_components=None, fraction=None, compute_u=True):
+        """The exact triplets for ``n_components`` or ``fraction``: skinny X
+        by its R factor, else LAPACK on X (which forms U)."""
         m, n = X.shape
         if max(m, n) < 4 * min(m, n):
-            return FullSVD()._triplets(X, **target)
-        if "fraction" in target:
-            return SkinnySVD().svd_energy(X, target["fraction"], compute_u=compute_u)
-        return SkinnySVD().svd(X, target["n_components"], compute_u=compute_u)
+            return FullSVD._triplets(X, n_components=n_components, fraction=fraction)
+        if fraction is not None:
+            return SkinnySVD().svd_energy(X, fraction, compute_u=compute_u)
+        return SkinnySVD().svd(X, n_components, compute_u=compute_u)
 
     def svd(
         self, X, n_components, *, random_state=None, squared_norm=None, compute_u=True
@@ -290,7 +287,8 @@ class AutoSVD(Component):
 
     def svd_energy(self, X, fraction, *, random_state=None, block=32, compute_u=True):
         if min(X.shape) <= 200:
-            return SVDResult(*self._exact(X, compute_u, fraction=fraction))
+            exact = self._exact(X, fraction=fraction, compute_u=compute_u)
+            return SVDResult(*exact)
         U, s, Vt = self._randomized().svd_energy(
             X, fraction, random_state=random_state, block=block
         )
@@ -347,7 +345,7 @@ class BlockLanczosSVD(Component):
                 f"block must be None or an integer >= 1; got {self.block!r}."
             )
         if min(X.shape) <= 200 or 4 * n_components > min(X.shape):
-            exact = AutoSVD._exact(X, compute_u, n_components=n_components)
+            exact = AutoSVD._exact(X, n_components=n_components, compute_u=compute_u)
             return SVDResult(*exact)
         if squared_norm is None:
             squared_norm = sum_of_squares(X)
@@ -361,70 +359,3 @@ class BlockLanczosSVD(Component):
                 block=self.block,
             )
         )
-
-
-class _SvdsSolver(Component):
-    """scipy.sparse.linalg.svds with a fixed solver, sorted and deterministic."""
-
-    solver = None
-
-    def __init__(self, tol=0.0):
-        self.tol = tol
-
-    def svd(self, X, n_components, *, random_state=None, compute_u=True):
-        limit = min(X.shape)
-        if n_components >= limit:
-            raise ValueError(
-                f"algorithm={self.solver!r} finds fewer than min(n_samples, "
-                f"n_features) = {limit} components; got n_components="
-                f"{n_components}. Use algorithm='full' or 'randomized'."
-            )
-        U, s, Vt = lanczos_svd(
-            X,
-            n_components,
-            solver=self.solver,
-            tol=self.tol,
-            random_state=random_state,
-            compute_u=compute_u,
-        )
-        # Converged to machine precision (tol=0), U Σ is X V; to a looser
-        # tol, only to that tol.
-        return SVDResult(U if compute_u or self.tol == 0 else None, s, Vt)
-
-
-@register("svd_solver", "arpack")
-class ArpackSVD(_SvdsSolver):
-    """Implicitly restarted Lanczos (ARPACK) on XᵀX, via scipy's ``svds``.
-
-    Parameters
-    ----------
-    tol : float, default=0.0
-        Relative accuracy of the singular values; 0 is machine precision.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> ArpackSVD().svd(np.diag([3.0, 1.0, 2.0]), 2, random_state=0).s
-    array([3., 2.])
-    """
-
-    solver = "arpack"
-
-
-@register("svd_solver", "propack")
-class PropackSVD(_SvdsSolver):
-    """Lanczos bidiagonalisation with partial reorthogonalisation (PROPACK).
-
-    Parameters
-    ----------
-    tol : float, default=0.0
-        Relative accuracy of the singular values; 0 is machine precision.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> PropackSVD().svd(np.diag([3.0, 1.0, 2.0]), 2, random_state=0).s
-    array([3., 2.])
-    """
-
-    solver = "propack"

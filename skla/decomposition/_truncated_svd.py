@@ -188,9 +188,10 @@ class TruncatedSVDCompressor(
     def fit(self, X, y=None):
         """Find the top singular triplets of X.
 
-        The figures come from X, ``σ`` and ``V`` in one blocked pass: fit
-        forms no n_samples × k array (neither the left vectors nor the
-        coordinates) where the solver can do without them.
+        fit returns no coordinates: the solver is asked not to form the
+        left vectors (``compute_u=False``), and the figures come from those
+        it returns anyway, else from one pass of ``X V`` by row blocks, so
+        no n_samples × k array is formed where the solver can do without.
 
         Parameters
         ----------
