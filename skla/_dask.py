@@ -165,7 +165,7 @@ def row_statistics(
     chunk = dask.delayed(_chunk, pure=False)
     options = (centre, gram, ranges, tolerate_range)
     parts = [chunk(*blocks, *options) for blocks in row_blocks(X, y, sample_weight)]
-    return tree_reduce(parts, _merge).compute()
+    return _weighed(tree_reduce(parts, _merge).compute())
 
 
 def block_statistics(blocks, *, centre, gram=False, ranges=False):
@@ -176,7 +176,15 @@ def block_statistics(blocks, *, centre, gram=False, ranges=False):
 
     chunk = dask.delayed(_block_chunk, pure=False)
     parts = [chunk(block, centre, gram, ranges, False) for block in blocks]
-    return tree_reduce(parts, _merge).compute()
+    return _weighed(tree_reduce(parts, _merge).compute())
+
+
+def _weighed(statistics):
+    """The statistics of all the rows, refused if their weights sum to zero
+    (as in memory: there is nothing to fit)."""
+    if statistics is not None:
+        require_weight(statistics.weight)
+    return statistics
 
 
 def _block_chunk(block, *options):

@@ -314,7 +314,7 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         over the chunks once, then the solver on the d×d statistics locally.
         Other losses: the chunks persisted on the workers, one map-reduce of
         value and gradient per point (see :mod:`skla._dask_loss`)."""
-        from .._dask import block_statistics, require_weight, row_statistics
+        from .._dask import block_statistics, row_statistics
         from .._dask_loss import ChunkedLossObjective, chunked_form, persist_blocks
 
         loss, penalty = self._resolve_loss_and_penalty()
@@ -328,7 +328,6 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         else:  # the chunks stay on the workers: one read of X
             blocks = persist_blocks(X, y, sample_weight)
             statistics = block_statistics(blocks, **options)
-        require_weight(statistics.weight)
         d, k = X.shape[1], statistics.n_targets
         coef = intercept = None
         if self.warm_start and getattr(self, "n_features_in_", None) == d:

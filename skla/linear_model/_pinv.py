@@ -308,7 +308,7 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
     def _fit_dask(self, X, y, sample_weight):
         """fit on dask arrays: the row statistics reduced over the chunks,
         routed as :meth:`_routed_statistics` says."""
-        from .._dask import require_weight, row_statistics
+        from .._dask import row_statistics
 
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
 
@@ -323,7 +323,6 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
             )
 
         statistics = self._routed_statistics(statistics_of, X.shape, dtype)
-        require_weight(statistics.weight)  # all-zero weights: as in memory
         # Attributes change only once the statistics are in.
         self._set_from_statistics(statistics, np.ndim(y), dtype, "dask")
         self._fitted_on_dask(X)
