@@ -265,3 +265,19 @@ def test_fit_of_tall_X_holds_no_n_by_k_array(algorithm, n_components, traced_pea
     svd = TruncatedSVDCompressor(n_components, algorithm=algorithm, random_state=0)
     peak = traced_peak(lambda: svd.fit(X))
     assert peak <= 0.5 * X.nbytes, (peak / X.nbytes, svd.n_components_)
+
+
+def test_solvers_return_no_left_vectors_that_are_not_x_v_over_sigma():
+    # fit reads its figures from U Σ when a solver returns U: that must be
+    # X V to rounding.  A randomized basis, or svds stopped at a loose tol,
+    # gives other vectors, so with compute_u=False those return none.
+    from skla.components.svd import RandomizedSVD
+    from skla.components.svds import ArpackSVD
+
+    X = np.random.default_rng(0).standard_normal((300, 250))
+    loose = [RandomizedSVD(), ArpackSVD(tol=1e-2)]
+    for solver in loose:
+        assert solver.svd(X, 5, random_state=0, compute_u=False).U is None
+        assert solver.svd(X, 5, random_state=0).U is not None
+    U, s, Vt = ArpackSVD().svd(X, 5, random_state=0, compute_u=False)
+    assert_allclose(U * s, X @ Vt.T, atol=1e-10 * s[0])
