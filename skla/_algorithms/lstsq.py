@@ -28,6 +28,7 @@ __all__ = [
     "filter_factors",
     "lsqr_solve",
     "qr_solve",
+    "reported_singular_values",
     "solve_from_svd",
     "svd_solve",
     "thin_svd",
@@ -76,6 +77,26 @@ def default_rtol(n_rows, n_features, dtype, compute_dtype=np.float64):
     """
     arithmetic = max(n_rows, n_features) * float(np.finfo(compute_dtype).eps)
     return max(arithmetic, float(np.finfo(dtype).eps))
+
+
+def reported_singular_values(singular_values, rank, scale=1.0):
+    """The singular values as ``singular_values_`` reports them: divided by
+    the data's ``scale``, and those not kept (past ``rank``: below the
+    cut-off, or inside the Gram route's rounding noise) as 0, so every
+    solver and route reports the same numbers (noise differs between them).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> reported_singular_values(np.array([4.0, 2.0, 3e-17]), 2, scale=2.0)
+    array([2., 1., 0.])
+    """
+    if singular_values is None:
+        return None
+    s = np.array(singular_values, dtype=np.float64) / scale
+    if rank is not None:
+        s[rank:] = 0.0
+    return s
 
 
 def filter_factors(s, alpha, rtol):

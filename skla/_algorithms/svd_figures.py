@@ -25,6 +25,7 @@ __all__ = [
     "combined_figures",
     "coordinate_moments",
     "coordinates",
+    "coordinates_for_figures",
     "exact_svd_figures",
     "figures",
     "projection_error",
@@ -183,6 +184,30 @@ def coordinate_moments(X, Vt, *, Z=None, block_elements=1 << 18):
     else:  # by blocks too: a float64 copy of Z would cost up to 2× Z
         mean, variance = column_moments(Z, None, block=rows)
     return mean, variance, float(X.shape[0] * np.sum(variance + mean * mean))
+
+
+def coordinates_for_figures(Z, U, s, scale):
+    """The coordinates of the scaled data that the figures read.
+
+    They are those ``transform`` gives, ``X V_k``: Z itself when
+    ``fit_transform`` returns it (on unscaled data), else the solver's
+    ``U_k Σ_k``, equal to ``X V_k`` to rounding (the protocol: a solver
+    whose left vectors are not, such as the randomized range finder's,
+    returns none), else None: :func:`figures` then projects X by blocks.
+    ``U`` is scaled in place.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> coordinates_for_figures(None, np.array([[1.0], [0.0]]), np.array([3.0]), 1.0)
+    array([[3.],
+           [0.]])
+    """
+    if Z is not None and scale == 1.0:
+        return Z
+    if U is None:
+        return None
+    return np.multiply(U, s, out=U) if U.dtype == np.result_type(U, s) else U * s
 
 
 def figures(X, Vt, s, *, total, scale=1.0, total_var=None, Z=None):

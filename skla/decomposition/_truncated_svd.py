@@ -29,6 +29,7 @@ from .._algorithms.statistics import RowStatistics
 from .._algorithms.svd import truncated_svd
 from .._algorithms.svd_figures import (
     coordinates,
+    coordinates_for_figures,
     exact_svd_figures,
     figures,
     square_sums,
@@ -302,7 +303,7 @@ class TruncatedSVDCompressor(
             total=total,
             scale=scale,
             total_var=total_var,
-            Z=_coordinates_for_figures(Z, U, s, scale),
+            Z=coordinates_for_figures(Z, U, s, scale),
         )
         self.explained_variance_ = fit.explained_variance
         self.explained_variance_ratio_ = fit.explained_variance_ratio
@@ -514,19 +515,3 @@ class TruncatedSVDCompressor(
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-
-def _coordinates_for_figures(Z, U, s, scale):
-    """The coordinates of the scaled data that the figures read.
-
-    They are those ``transform`` gives, ``X V_k``: Z itself when
-    ``fit_transform`` returns it (on unscaled data), else the solver's
-    ``U_k Σ_k``, equal to ``X V_k`` to rounding (the protocol: a solver
-    whose left vectors are not, such as the randomized range finder's,
-    returns none), else None: :func:`figures` then projects X by blocks.
-    """
-    if Z is not None and scale == 1.0:
-        return Z
-    if U is None:
-        return None
-    return np.multiply(U, s, out=U) if U.dtype == np.result_type(U, s) else U * s

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 
-from .._algorithms.lstsq import default_rtol
+from .._algorithms.lstsq import default_rtol, reported_singular_values
 from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
 from .._algorithms.statistics import RowStatistics, ScatterRangeError
 from .._array_api import namespace_of, row_statistics, unsupported
@@ -300,7 +300,7 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         coef = self._check_solution(coef, expected)
         self._set_coef(coef, None, y_ndim, intercept, dtype=dtype)
         self.rank_ = rank
-        self.singular_values_ = _reported(s, rank).astype(dtype)
+        self.singular_values_ = reported_singular_values(s, rank).astype(dtype)
         kept = "gram" if statistics.S is not None else "qr"
         self.solver_used_ = f"{kept} ({how})"
         self.solver_ = None
@@ -422,7 +422,9 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
                 coef = coef * cx / cy
         self._set_coef(coef, problem, y_ndim, intercept=intercept)
         self.rank_ = result.rank
-        self.singular_values_ = _reported(result.singular_values, result.rank, cx)
+        self.singular_values_ = reported_singular_values(
+            result.singular_values, result.rank, cx
+        )
         if self.singular_values_ is not None:
             self.singular_values_ = self.singular_values_.astype(X.dtype)
         self.solver_used_ = result.solver
@@ -444,17 +446,3 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
                 "or use solver='qr'."
             )
         return coef
-
-
-def _reported(singular_values, rank, scale=1.0):
-    """The singular values as ``singular_values_`` reports them: divided by
-    the data's ``scale``, and those not kept (past ``rank``: below the
-    cut-off, or inside the Gram route's rounding noise) as 0, so every
-    solver and route reports the same numbers (noise differs between them).
-    """
-    if singular_values is None:
-        return None
-    s = np.array(singular_values, dtype=np.float64) / scale
-    if rank is not None:
-        s[rank:] = 0.0
-    return s
