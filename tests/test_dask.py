@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+import skla
 from skla import PinvRegressor
 from skla.components.lstsq import GramAccuracyWarning
 from skla.datasets import make_spectral_regression
@@ -352,7 +353,7 @@ def test_full_passes_over_chunks_equal_those_in_memory():
     the in-memory Rows: value and gradients to 1e-12, with weights, two
     targets and SGD's power-of-two scale of X."""
     from skla._algorithms.convergence import Rows
-    from skla._dask_loss import ChunkedRows, validated_blocks
+    from skla._backends.dask.loss import ChunkedRows, validated_blocks
     from skla.components.losses import RMSE, Huber
 
     rng = np.random.default_rng(10)
@@ -489,3 +490,70 @@ def test_lazy_outputs_declare_the_dtype_they_compute():
         TruncatedSVDCompressor(2).fit(X32).transform(X64),
     ):
         assert lazy.dtype == lazy.compute().dtype == np.float64
+
+
+def _with_nan(X, row):
+    X = X.copy()
+    X[row, 1] = np.nan
+    return da.from_array(X, chunks=(10, 3))
+
+
+@pytest.mark.parametrize(
+    "fit",
+    [
+        lambda X, y: PinvRegressor().fit(X, y),
+        lambda X, y: skla.GDRegressor(loss="huber").fit(X, y),
+        lambda X, y: skla.SGDMiniBatchRegressor(max_iter=2).fit(X, y),
+        lambda X, y: skla.TruncatedSVDCompressor(2).fit(X),
+        lambda X, y: skla.TruncatedSVDCompressor(
+            2, algorithm="randomized", random_state=0
+        ).fit(da.concatenate([X] * 70, axis=1)),
+    ],
+    ids=["pinv", "gd-huber", "sgd", "svd-exact", "svd-randomized"],
+)
+def test_errors_found_at_compute_time_name_x_and_the_chunk(client, fit):
+    """A NaN in row 25 of X: the in-memory words, with X and the chunk named
+    (it said "Input contains NaN." alone)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3))
+    y = X @ [1.0, 2.0, 3.0]
+    match = r"(?s)X contains NaN.*\(in X's row chunk 2, rows 20-29\)"
+    with pytest.raises(ValueError, match=match):
+        fit(_with_nan(X, 25), da.from_array(y, chunks=10))
+
+
+def test_wrong_width_is_refused_before_any_computation(client):
+    """predict, transform and inverse_transform of a dask array whose width
+    is known to be wrong fail at once (they returned a lazy array that
+    failed at compute)."""
+    X = np.random.default_rng(0).standard_normal((40, 4))
+    Xd = da.from_array(X, chunks=10)
+    est = PinvRegressor().fit(Xd, X @ [1.0, 2.0, 3.0, 4.0])
+    svd = skla.TruncatedSVDCompressor(2).fit(Xd)
+    narrow = Xd[:, :3]
+    with pytest.raises(ValueError, match="X has 3 features, but PinvRegressor"):
+        est.predict(narrow)
+    with pytest.raises(ValueError, match="X has 3 features, but TruncatedSVD"):
+        svd.transform(narrow)
+    with pytest.raises(ValueError, match="inverse_transform expects n_components_ = 2"):
+        svd.inverse_transform(narrow)
+    assert_allclose(
+        svd.inverse_transform(svd.transform(Xd)).compute(),
+        svd.inverse_transform(svd.transform(X)),
+        rtol=1e-12,
+    )
+
+
+def test_sgd_sends_its_chunks_to_the_workers_once(client):
+    """The epochs visit persisted chunks: one key each, held by the
+    workers, so no input graph (for da.from_array, the data) is sent again
+    per chunk and epoch."""
+    from skla._backends.dask.rows import row_blocks
+    from skla._backends.dask.sgd import _persisted
+
+    X = np.random.default_rng(0).standard_normal((80, 3))
+    blocks = _persisted(row_blocks(da.from_array(X, chunks=20), None, None))
+    for x, _, _, where in blocks:
+        assert len(x.__dask_graph__()) == 1
+        assert len(distributed.futures_of(x)) == 1  # held by a worker
+        assert where.startswith("X's row chunk")

@@ -13,7 +13,7 @@ from sklearn.utils.extmath import svd_flip
 from skla import TruncatedSVDCompressor, register, unregister
 from skla._algorithms.randomized_svd import RangeFinder
 from skla._algorithms.svd import energy_rank
-from skla._dask_svd import range_finder
+from skla._backends.dask.svd import range_finder
 from skla.components.svd import AutoSVD, FullSVD, RandomizedSVD
 
 dask = pytest.importorskip("dask")
@@ -162,7 +162,7 @@ def test_float32_dask_input_gives_float32(wide, monkeypatch):
     SVD in float32: seen by a spy where dask's synchronous scheduler runs
     the tasks in this process), float32 components and singular values, a
     float32 transform; float64's values to float32 accuracy."""
-    from skla import _dask_svd
+    from skla._backends.dask import products as _dask_svd
 
     X, s, Vt, Xd = wide
     params = {"algorithm": "randomized", "n_iter": 2, "random_state": 0}

@@ -105,7 +105,7 @@ class OptimalityCheck:
         The run (its loss, penalty, metric and step cap).
     rows : Rows
         All the training rows: :class:`Rows` in memory, or any object with
-        its three methods (``skla._dask_loss.ChunkedRows`` on a cluster).
+        its three methods (``skla._backends.dask.loss.ChunkedRows`` on a cluster).
     start : tuple of ndarray
         The starting ``(coef, intercept)``, shapes (n_features, n_targets)
         and (n_targets,).

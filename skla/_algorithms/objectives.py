@@ -14,7 +14,9 @@ loss, and :func:`coefficients` reads ``(coef, intercept)`` off the solution.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.linalg
@@ -24,8 +26,11 @@ from ._linalg import power_iteration, sum_of_squares
 
 __all__ = [
     "LossObjective",
+    "PosedObjective",
     "QuadraticObjective",
     "coefficients",
+    "posed_on_rows",
+    "posed_on_statistics",
     "regression_objective",
 ]
 
@@ -246,3 +251,42 @@ def coefficients(theta, problem, objective):
     if problem.X_offset is not None:
         return beta, problem.Y_offset - problem.X_offset @ beta
     return beta, None
+
+
+class PosedObjective(NamedTuple):
+    """An objective for the solver, where to start, and how to read
+    ``(coef, intercept)`` off its solution θ (intercept None: not fitted).
+
+    Every backend poses GDRegressor's problem as one of these, so the
+    estimator runs one solver call whatever holds the rows.
+    """
+
+    objective: Any
+    theta0: np.ndarray
+    coefficients: Callable[[np.ndarray], tuple]
+
+
+def posed_on_rows(problem, loss, *, fit_intercept, coef=None, intercept=None):
+    """:func:`regression_objective` of in-memory rows, posed."""
+    objective, theta0 = regression_objective(
+        problem, loss, fit_intercept=fit_intercept, coef=coef, intercept=intercept
+    )
+    return PosedObjective(
+        objective, theta0, lambda theta: coefficients(theta, problem, objective)
+    )
+
+
+def posed_on_statistics(statistics, dtype, coef=None):
+    """The squared loss posed on row statistics (a stream, dask, a device):
+    their :meth:`quadratic_objective
+    <skla._algorithms.statistics.RowStatistics.quadratic_objective>`, from
+    ``coef`` (zeros if None), the intercept ``ν - μᵀβ`` when centred."""
+    d, k = statistics.n_features, statistics.n_targets
+    theta0 = np.zeros((d, k)) if coef is None else np.array(coef, dtype=np.float64)
+
+    def read(theta):
+        if not statistics.centred:
+            return theta, None
+        return theta, statistics.mean[d:] - statistics.mean[:d] @ theta
+
+    return PosedObjective(statistics.quadratic_objective(dtype), theta0, read)

@@ -146,10 +146,12 @@ def coordinates(X, Vt):
     >>> coordinates(np.array([[3.0, 4.0]]), np.array([[1.0, 0.0], [0.0, 1.0]]))
     array([[3., 4.]])
     """
-    Vt = np.asarray(Vt, dtype=X.dtype)
     if sp.issparse(X):
+        Vt = np.asarray(Vt, dtype=X.dtype)
         return np.ascontiguousarray(safe_sparse_dot(X, Vt.T, dense_output=True))
-    return X @ Vt.T
+    if isinstance(X, np.ndarray):
+        Vt = np.asarray(Vt, dtype=X.dtype)
+    return X @ Vt.T  # another array namespace: Vt is there, in X's dtype
 
 
 def coordinate_moments(X, Vt, *, Z=None, block_elements=1 << 18):

@@ -13,13 +13,14 @@ from .moments import (
     unit_weights,
     weighted_mean,
 )
-from .problem import Gram, LstsqProblem, centred_dot, centred_tdot
+from .problem import Gram, LstsqProblem, centred_dot, centred_problem, centred_tdot
 
 __all__ = [
     "Gram",
     "LstsqProblem",
     "batch_weights",
     "centred_dot",
+    "centred_problem",
     "centred_tdot",
     "column_moments",
     "constant_columns",

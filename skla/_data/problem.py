@@ -28,7 +28,9 @@ from scipy.linalg import get_blas_funcs
 from scipy.sparse.linalg import LinearOperator
 from sklearn.utils.extmath import safe_sparse_dot
 
-__all__ = ["Gram", "LstsqProblem", "centred_dot", "centred_tdot"]
+from .moments import weighted_mean
+
+__all__ = ["Gram", "LstsqProblem", "centred_dot", "centred_problem", "centred_tdot"]
 
 # Row blocks hold about 2**18 numbers (2 MiB in float64): large enough for BLAS
 # and LAPACK to run at full speed, small enough to stay far below the size of X.
@@ -356,3 +358,15 @@ class LstsqProblem:
         if self._sqrt_weight is not None:
             A *= self._sqrt_weight.astype(A.dtype)[:, None]
         return A
+
+
+def centred_problem(X, Y, sample_weight, *, centre, overwrite_X=False):
+    """The problem of the rows, centred by their weighted means if ``centre``
+    (implicitly: X is not copied), weighted by ``sample_weight``."""
+    X_offset = Y_offset = None
+    if centre:
+        X_offset = weighted_mean(X, sample_weight)
+        Y_offset = weighted_mean(Y, sample_weight)
+    return LstsqProblem(
+        X, Y, sample_weight, X_offset, Y_offset, overwrite_X=overwrite_X
+    )

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -16,29 +14,13 @@ from sklearn.base import (
 )
 from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.extmath import svd_flip
-from sklearn.utils.validation import (
-    assert_all_finite,
-    check_array,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted
 
-from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
-from .._algorithms.statistics import RowStatistics
-from .._algorithms.svd import truncated_svd
-from .._algorithms.svd_figures import (
-    coordinates,
-    coordinates_for_figures,
-    exact_svd_figures,
-    figures,
-    square_sums,
-)
+from .._algorithms.svd_figures import coordinates, exact_svd_figures
 from .._algorithms.svd_figures import (  # noqa: F401 (tests import it from here)
     total_variance as _total_variance,
 )
-from .._array_api import namespace_of, unsupported
-from .._dask import is_dask_collection, predict_blocks
+from .._backends import backend_for, stream
 from ..plugins import parameter_constraint, resolve
 
 __all__ = ["TruncatedSVDCompressor"]
@@ -94,9 +76,10 @@ class TruncatedSVDCompressor(
         energy fraction 0.9 (k = 90), as at every rank; ``fit_transform``
         adds the coordinates it returns (0.9× X at k = 90).  X
         with entries beyond 1e±60 is solved scaled by a power of two, on a
-        copy.  A dask array is fitted on its cluster (:mod:`skla._dask_svd`):
-        exactly from its R factor for "full", "arpack", "propack", and
-        "auto" up to 1024 features; else by a randomized range finder.
+        copy.  A dask array or DataFrame is fitted on its cluster
+        (:mod:`skla._backends.dask.svd`): exactly from its R factor for
+        "full", "arpack", "propack", and "auto" up to 1024 features; else
+        by a randomized range finder.
     n_oversamples : int, default=10
         Extra random vectors of the randomized solvers (at least this many
         for "auto").
@@ -234,33 +217,32 @@ class TruncatedSVDCompressor(
     @_fit_context(prefer_skip_nested_validation=True)
     def _fit(self, X, *, coordinates_wanted):
         """fit, returning ``X V_k`` if ``coordinates_wanted`` (else None)."""
-        if is_dask_collection(X):
-            self._fit_dask(X)
-            return self.transform(X) if coordinates_wanted else None
-        self.__dict__.pop("_statistics", None)  # partial_fit starts over
-        ns = namespace_of(X)
-        if ns is not None:
-            return self._fit_namespace(ns, X)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=("csr", "csc"),
-            dtype=(np.float64, np.float32),
-            # Dense entries are checked by the pass that sums their squares.
-            ensure_all_finite=sp.issparse(X),
-        )
+        backend = backend_for(X)
+        # Dense entries are checked by the pass that sums their squares.
+        data = backend.validate(self, X, dense_finite=False)
         solver = self._solver()
-        self.algorithm_ = solver
+
         # Extreme data (entries near 1e±160) are solved scaled by one power
         # of two, exactly; singular values and coordinates are scaled back.
         # An extreme entry the sampled scale missed overflows ‖X‖²: then the
         # scale of every entry is used.
-        return retry_at_full_scale(
-            lambda scale: self._fit_scaled(solver, X, scale, coordinates_wanted),
-            X,
-            power_of_two_scale(X),
-            (FloatingPointError,),
-        )
+        def fit(x_scale):
+            return backend.truncated_svd(
+                data,
+                solver,
+                self.n_components,
+                self.random_state,
+                name=self.algorithm,
+                x_scale=x_scale,
+                coordinates=coordinates_wanted,
+            )
+
+        fit, Z = backend.at_scale(fit, data, (FloatingPointError,))
+        self._set_fit(fit, *data.shape, data.dtype)
+        self.algorithm_ = solver
+        backend.publish(self, _ARRAY_ATTRIBUTES)
+        stream.forget(self)
+        return Z
 
     def _solver(self):
         return resolve(
@@ -271,49 +253,6 @@ class TruncatedSVDCompressor(
             n_iter=self.n_iter,
             tol=self.tol,
         )
-
-    def _fit_scaled(self, solver, X, scale, coordinates_wanted):
-        scaled = X * scale if scale != 1.0 else X
-        # One pass for ‖X‖² and the total variance; it also checks the
-        # entries (validate_data skipped that for dense X).
-        with np.errstate(over="ignore", invalid="ignore"):
-            total, total_var = square_sums(scaled)
-        if not np.isfinite(total):
-            assert_all_finite(X, input_name="X")  # NaN or inf: sklearn's error
-            raise FloatingPointError(
-                "‖X‖² overflows the floating-point range even after scaling X "
-                "by a power of two."
-            )
-        U, s, Vt = truncated_svd(
-            solver,
-            scaled,
-            self.n_components,
-            self.random_state,
-            squared_norm=total,
-            compute_u=False,
-        )
-        U, Vt = svd_flip(U, Vt, u_based_decision=False)
-        self.components_ = np.asarray(Vt, dtype=X.dtype)
-        self.n_components_ = len(s)
-        Z = coordinates(X, self.components_) if coordinates_wanted else None
-        fit = figures(
-            scaled,
-            self.components_,
-            s,
-            total=total,
-            scale=scale,
-            total_var=total_var,
-            Z=coordinates_for_figures(Z, U, s, scale),
-        )
-        self.explained_variance_ = fit.explained_variance
-        self.explained_variance_ratio_ = fit.explained_variance_ratio
-        self.explained_energy_ratio_ = fit.explained_energy_ratio
-        self.reconstruction_error_ = fit.reconstruction_error
-        m, n = X.shape
-        self.compression_ratio_ = m * n / (len(s) * (m + n + 1))
-        with np.errstate(over="ignore"):
-            self.singular_values_ = np.asarray(s / scale, dtype=X.dtype)
-        return Z
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -353,38 +292,17 @@ class TruncatedSVDCompressor(
         >>> bool(np.allclose(svd.singular_values_, s))
         True
         """
-        ns = namespace_of(X)
-        if ns is not None:  # fit has a route; the stream's chunks do not yet
-            raise unsupported("TruncatedSVDCompressor.partial_fit", ns)
-        first = not hasattr(self, "_statistics")
-        if first and hasattr(self, "components_"):
-            warnings.warn(
-                "TruncatedSVDCompressor.partial_fit after fit starts a new "
-                "stream: the rows given to fit are not in it. Feed every chunk "
-                "through partial_fit for the SVD of all rows.",
-                UserWarning,
-                stacklevel=2,
-            )
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=("csr", "csc"),
-            dtype=(np.float64, np.float32),
-            reset=first,
-        )
-        no_targets = np.empty((X.shape[0], 0), dtype=X.dtype)
-        statistics = RowStatistics.of(X, no_targets, None, centre=True)
-        if not first:
-            statistics = self._statistics.merge(statistics)
-        self._set_from_statistics(statistics, X.dtype)
-        self._statistics = statistics
-        return self
-
-    def _set_from_statistics(self, statistics, dtype):
-        """The exact SVD of the rows behind ``statistics``, as fitted attributes."""
+        backend = backend_for(X)
+        first = stream.starts(self, "components_")
+        data = backend.validate(self, X, reset=first)
+        chunk = backend.row_statistics(data, centre=True)
+        statistics = stream.fold(self, backend, chunk, first=first)
         fit = exact_svd_figures(statistics, self.n_components)
-        self._set_fit(fit, statistics.n_rows, statistics.n_features, dtype)
+        self._set_fit(fit, statistics.n_rows, statistics.n_features, data.dtype)
         self.algorithm_ = None
+        backend.publish(self, _ARRAY_ATTRIBUTES)
+        stream.keep(self, backend, statistics)
+        return self
 
     def _set_fit(self, fit, m, n, dtype):
         """An ``ExactSVD``-like fit of an m × n matrix as fitted attributes."""
@@ -396,44 +314,6 @@ class TruncatedSVDCompressor(
         self.explained_energy_ratio_ = fit.figures.explained_energy_ratio
         self.reconstruction_error_ = fit.figures.reconstruction_error
         self.compression_ratio_ = m * n / (self.n_components_ * (m + n + 1))
-
-    def _fit_dask(self, X):
-        """fit on a dask array, on its cluster: the exact SVD of X's R factor
-        (one pass; d² numbers per chunk travel), as :meth:`partial_fit`, or a
-        randomized range finder (d × l numbers travel), as
-        :func:`skla._dask_svd.range_finder` chooses."""
-        from .._dask import _check_rows, row_statistics
-        from .._dask_svd import randomized_svd, range_finder
-
-        solver = self._solver()
-        X = _check_rows(X)
-        finder = range_finder(solver, X.shape[1], self.algorithm)
-        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-        if finder is None:
-            statistics = row_statistics(X, None, None, centre=True)
-            self._set_from_statistics(statistics, dtype)
-        else:
-            fit = randomized_svd(X, self.n_components, finder, self.random_state)
-            self._set_fit(fit, *X.shape, dtype)
-        self.algorithm_ = solver
-        self.n_features_in_ = X.shape[1]
-        self.__dict__.pop("feature_names_in_", None)
-        self.__dict__.pop("_statistics", None)  # partial_fit starts over
-        return self
-
-    def _fit_namespace(self, ns, X):
-        """fit_transform on an array of an array-API namespace (torch,
-        cupy...): the products with X there, on X's device; the small SVDs
-        in numpy (see :mod:`skla._array_api_svd`)."""
-        from .._array_api_svd import namespace_svd
-
-        X = validate_data(self, X, dtype=[ns.xp.float64, ns.xp.float32])
-        solver = self._solver()
-        fit = namespace_svd(ns, X, self.n_components, solver, self.random_state)
-        self._set_fit(fit, *X.shape, fit.components.dtype)
-        self.algorithm_ = solver
-        ns.move_attributes(self, _ARRAY_ATTRIBUTES)
-        return fit.Z
 
     def transform(self, X):
         """Project X onto the right singular vectors, ``Z = X V_k``.
@@ -450,22 +330,9 @@ class TruncatedSVDCompressor(
         """
         check_is_fitted(self)
         check_same_namespace(X, self, attribute="components_", method="transform")
-        ns = namespace_of(X)
-        if ns is not None:  # in X's namespace, on its device
-            float_dtypes = [ns.xp.float64, ns.xp.float32]
-            X = validate_data(self, X, dtype=float_dtypes, reset=False)
-            return X @ ns.xp.astype(self.components_, X.dtype).T
-        if is_dask_collection(X):  # lazy, chunked by rows like X
-            dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-            return predict_blocks(self.transform, X, self.n_components_, dtype)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=("csr", "csc"),
-            dtype=(np.float64, np.float32),
-            reset=False,
+        return backend_for(X).apply(
+            self, X, coordinates, (self.components_,), n_outputs=self.n_components_
         )
-        return coordinates(X, self.components_)
 
     def inverse_transform(self, X):
         """Map coordinates back to the data space, ``X̂ = Z V_kᵀ``.
@@ -484,26 +351,14 @@ class TruncatedSVDCompressor(
         check_same_namespace(
             X, self, attribute="components_", method="inverse_transform"
         )
-        ns = namespace_of(X)
-        if ns is not None:  # in X's namespace, on its device
-            Z = check_array(X, dtype=[ns.xp.float64, ns.xp.float32])
-            self._check_coordinates(Z)
-            return Z @ ns.xp.astype(self.components_, Z.dtype)
-        if is_dask_collection(X):  # lazy, chunked by rows like X
-            dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-            return predict_blocks(
-                self.inverse_transform, X, self.components_.shape[1], dtype
-            )
-        Z = check_array(X, dtype=(np.float64, np.float32))
-        self._check_coordinates(Z)
-        return Z @ self.components_.astype(Z.dtype, copy=False)
-
-    def _check_coordinates(self, Z):
-        if Z.shape[1] != self.n_components_:
-            raise ValueError(
-                f"X has {Z.shape[1]} columns; inverse_transform expects "
-                f"n_components_ = {self.n_components_} coordinates per row."
-            )
+        return backend_for(X).apply(
+            self,
+            X,
+            _reconstruction,
+            (self.components_,),
+            n_outputs=self.components_.shape[1],
+            n_columns=self.n_components_,
+        )
 
     @property
     def _n_features_out(self):
@@ -515,3 +370,8 @@ class TruncatedSVDCompressor(
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _reconstruction(Z, components):
+    """``Z V_kᵀ``, the rank-k approximation of the rows of coordinates Z."""
+    return Z @ components

@@ -10,11 +10,8 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 
 from .._algorithms.fista import proximal_gradient
-from .._algorithms.objectives import coefficients, regression_objective
-from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
-from .._algorithms.statistics import RowStatistics
-from .._array_api import namespace_of, row_statistics, unsupported
-from .._dask import is_dask_collection
+from .._algorithms.objectives import posed_on_statistics
+from .._backends import backend_for, stream
 from ..components.penalties import rescaled
 from ..exceptions import DivergenceError
 from ..plugins import parameter_constraint, resolve
@@ -202,23 +199,38 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        if is_dask_collection(X):
-            return self._fit_dask(X, y, sample_weight)
-        self.__dict__.pop("_statistics", None)  # partial_fit starts over
-        ns = namespace_of(X)
-        if ns is not None:
-            return self._fit_namespace(ns, X, y, sample_weight)
-        X, Y, sample_weight, y_ndim = self._validate_fit_data(X, y, sample_weight)
-        self.loss_, self.penalty_ = self._resolve_loss_and_penalty()
-        self.learning_rate_ = resolve(
-            "step_size", self.learning_rate, param="learning_rate"
-        )
-        errors = (np.linalg.LinAlgError, DivergenceError)
+        backend = backend_for(X)
+        data = backend.validate(self, X, y, sample_weight)
+        loss, penalty = self._resolve_loss_and_penalty()
+        step = resolve("step_size", self.learning_rate, param="learning_rate")
+        warm = self._warm_start(backend, data)
 
         def fit(x_scale):
-            return self._fit_scaled(X, Y, sample_weight, y_ndim, x_scale)
+            # On cx·X the predictions are unchanged (β = cx·β'); the
+            # penalty's strength is rescaled to match (cx = 1 for a penalty
+            # of unknown degree).
+            scaled, alpha, cx = rescaled(penalty, float(self.alpha), x_scale)
+            posed = backend.regression_objective(
+                data,
+                loss,
+                name=self.loss,
+                fit_intercept=self.fit_intercept,
+                x_scale=cx,
+                warm=warm,
+            )
+            objective, theta0 = posed.objective, posed.theta0
+            result = self._solve(objective, loss, scaled, alpha, step, theta0)
+            coef, intercept = posed.coefficients(result.coef)
+            with np.errstate(over="ignore", under="ignore"):
+                return coef * cx, intercept, result
 
-        return retry_at_full_scale(fit, X, power_of_two_scale(X), errors)
+        errors = (np.linalg.LinAlgError, DivergenceError)
+        coef, intercept, result = backend.at_scale(fit, data, errors)
+        self.loss_, self.penalty_, self.learning_rate_ = loss, penalty, step
+        self._set_result(result, coef, intercept, data)
+        backend.publish(self, ("coef_", "intercept_"))
+        stream.forget(self)
+        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -264,10 +276,8 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         >>> bool(np.allclose(lasso.coef_, full.coef_, atol=1e-8)), lasso.coef_[1]
         (True, np.float64(0.0))
         """
-        ns = namespace_of(X)
-        if ns is not None:  # fit has a route; the stream's chunks do not yet
-            raise unsupported("GDRegressor.partial_fit", ns)
-        first = self._starts_stream()
+        backend = backend_for(X)
+        first = stream.starts(self)
         loss, penalty = self._resolve_loss_and_penalty()
         if not getattr(loss, "quadratic", False):
             raise ValueError(
@@ -276,103 +286,26 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
                 f"loss={self.loss!r}. For other losses, stream the rows through "
                 "SGDMiniBatchRegressor.partial_fit."
             )
-        X, Y, sample_weight, y_ndim = self._validate_fit_data(
-            X, y, sample_weight, reset=first, allow_all_zero_weights=not first
+        step = resolve("step_size", self.learning_rate, param="learning_rate")
+        data = backend.validate(
+            self, X, y, sample_weight, reset=first, allow_all_zero_weights=not first
         )
         # The scatter matrix, as fit's Gram objective (R would cost 4×).
-        statistics = RowStatistics.of(
-            X, Y, sample_weight, centre=self.fit_intercept, ranges=True, gram=True
+        chunk = backend.row_statistics(
+            data, centre=self.fit_intercept, ranges=True, gram=True
         )
-        coef = None
+        statistics = stream.fold(self, backend, chunk, first=first)
+        coef = None  # warm-started from the previous call's coefficients
         if not first:
-            statistics = self._merged_statistics(statistics)
-            coef = self._coef_matrix(self.coef_, X.shape[1], Y.shape[1])
-        self.loss_, self.penalty_ = loss, penalty
-        self._solve_statistics(statistics, coef, y_ndim, X.dtype)
-        self._statistics = statistics
-        return self
-
-    def _solve_statistics(self, statistics, coef, y_ndim, dtype):
-        """Solve the squared-loss objective of row statistics from ``coef``
-        (zeros if None) and set the fitted attributes."""
-        self.learning_rate_ = resolve(
-            "step_size", self.learning_rate, param="learning_rate"
-        )
-        objective = statistics.quadratic_objective(dtype)
+            d, k = statistics.n_features, statistics.n_targets
+            coef = self._coef_matrix(backend.to_numpy(self.coef_), d, k)
+        posed = posed_on_statistics(statistics, data.dtype, coef)
         alpha = float(self.alpha)
-        result = self._solve(
-            objective, self.penalty_, alpha, coef, statistics.n_targets
-        )
-        intercept = None
-        if statistics.centred:
-            d = statistics.n_features
-            intercept = statistics.mean[d:] - statistics.mean[:d] @ result.coef
-        self._set_coef(result.coef, None, y_ndim, intercept, dtype=dtype)
-
-    def _fit_dask(self, X, y, sample_weight):
-        """fit on dask arrays.  The squared loss: the scatter matrix reduced
-        over the chunks once, then the solver on the d×d statistics locally.
-        Other losses: the chunks persisted on the workers, one map-reduce of
-        value and gradient per point (see :mod:`skla._dask_loss`)."""
-        from .._dask import block_statistics, row_statistics
-        from .._dask_loss import ChunkedLossObjective, chunked_form, persist_blocks
-
-        loss, penalty = self._resolve_loss_and_penalty()
-        quadratic = getattr(loss, "quadratic", False)
-        if not quadratic:
-            chunked_form(loss, self.loss)  # refused before any pass
-        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-        options = {"centre": self.fit_intercept, "gram": True, "ranges": True}
-        if quadratic:
-            statistics = row_statistics(X, y, sample_weight, **options)
-        else:  # the chunks stay on the workers: one read of X
-            blocks = persist_blocks(X, y, sample_weight)
-            statistics = block_statistics(blocks, **options)
-        d, k = X.shape[1], statistics.n_targets
-        coef = intercept = None
-        if self.warm_start and getattr(self, "n_features_in_", None) == d:
-            coef = self._coef_matrix(self.coef_, d, k)
-            intercept = self.intercept_
-        # Attributes change only once the statistics are in.
-        self.loss_, self.penalty_ = loss, penalty
-        if quadratic:
-            self._solve_statistics(statistics, coef, np.ndim(y), dtype)
-        else:
-            objective = ChunkedLossObjective(
-                blocks,
-                loss,
-                self.loss,
-                statistics,
-                self.fit_intercept,
-                dtype,
-            )
-            theta = self._solve_chunked(objective, statistics, coef, intercept)
-            beta, offset = theta[:d], None
-            if self.fit_intercept:  # θ's last row: the offset of centred data
-                offset = theta[d] - statistics.mean[:d] @ beta
-            self._set_coef(beta, None, np.ndim(y), offset, dtype=dtype)
-        self._fitted_on_dask(X)
-        return self
-
-    def _fit_namespace(self, ns, X, y, sample_weight):
-        """fit on arrays of an array-API namespace (squared loss): the
-        scatter matrix formed there, on X's device, the solver on the d×d
-        statistics in numpy (see :mod:`skla._array_api`)."""
-        loss, penalty = self._resolve_loss_and_penalty()
-        if not getattr(loss, "quadratic", False):
-            raise unsupported(f"GDRegressor(loss={self.loss!r})", ns)
-        X, Y, sample_weight, y_ndim, dtype = self._validate_namespace_data(
-            ns, X, y, sample_weight
-        )
-        statistics = row_statistics(
-            ns, X, Y, sample_weight, centre=self.fit_intercept, gram=True, ranges=True
-        )
-        coef = None
-        if self.warm_start and hasattr(self, "coef_"):
-            coef = self._coef_matrix(ns.to_numpy(self.coef_), X.shape[1], Y.shape[1])
-        self.loss_, self.penalty_ = loss, penalty
-        self._solve_statistics(statistics, coef, y_ndim, dtype)
-        ns.move_attributes(self, ("coef_", "intercept_"))
+        result = self._solve(posed.objective, loss, penalty, alpha, step, posed.theta0)
+        self.loss_, self.penalty_, self.learning_rate_ = loss, penalty, step
+        self._set_result(result, *posed.coefficients(result.coef), data)
+        backend.publish(self, ("coef_", "intercept_"))
+        stream.keep(self, backend, statistics)
         return self
 
     def __sklearn_tags__(self):
@@ -380,32 +313,14 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         tags.array_api_support = True  # loss="squared_error", any penalty
         return tags
 
-    def _solve_chunked(self, objective, statistics, coef, intercept):
-        """Solve a :class:`~skla._dask_loss.ChunkedLossObjective` from a warm
-        ``coef``/``intercept`` (zeros if None): θ stacks β over the offset."""
-        self.learning_rate_ = resolve(
-            "step_size", self.learning_rate, param="learning_rate"
-        )
-        d, k = statistics.n_features, statistics.n_targets
-        theta = np.zeros((d + self.fit_intercept, k))
-        if coef is not None:
-            theta[:d] = coef
-            if self.fit_intercept:  # the offset of centred data: b + μβ
-                theta[d] = intercept + statistics.mean[:d] @ coef
-        alpha = float(self.alpha)
-        return self._solve(objective, self.penalty_, alpha, theta, k).coef
-
-    def _solve(self, objective, penalty, alpha, theta0, n_targets):
-        """Run the solver on ``objective`` from ``theta0`` (zeros if None);
-        record ``n_iter_``, ``loss_curve_`` and ``step_size_``."""
-        if theta0 is None:
-            theta0 = np.zeros((objective.n_penalized, n_targets))
-        result = proximal_gradient(
+    def _solve(self, objective, loss, penalty, alpha, step, theta0):
+        """Run the solver on ``objective`` from ``theta0``."""
+        return proximal_gradient(
             objective,
             penalty,
             alpha,
-            self.learning_rate_,
-            smoothness=getattr(self.loss_, "smoothness", None),
+            step,
+            smoothness=getattr(loss, "smoothness", None),
             eta0=float(self.eta0),
             theta0=theta0,
             max_iter=self.max_iter,
@@ -413,35 +328,10 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
             verbose=self.verbose,
             step_name=str(self.learning_rate),
         )
+
+    def _set_result(self, result, coef, intercept, data):
+        """The fitted attributes of a solver run and its coefficients."""
         self.n_iter_ = result.n_iter
         self.loss_curve_ = result.loss_curve
         self.step_size_ = result.step
-        return result
-
-    def _fit_scaled(self, X, Y, sample_weight, y_ndim, x_scale):
-        """Fit on ``cx·X`` (exact: the predictions are unchanged, β = cx·β').
-
-        The penalty's strength is rescaled to match; a penalty of unknown
-        degree is left unscaled (cx = 1).
-        """
-        penalty, alpha, cx = rescaled(self.penalty_, float(self.alpha), x_scale)
-        if cx != 1.0:
-            X = X * cx
-        problem = self._least_squares_problem(X, Y, sample_weight)
-        coef = intercept = None
-        if self.warm_start and hasattr(self, "coef_"):
-            d, k = problem.shape[1], problem.n_targets
-            coef = self._coef_matrix(self.coef_, d, k) / cx  # the scaled problem's
-            intercept = self.intercept_
-        objective, theta0 = regression_objective(
-            problem,
-            self.loss_,
-            fit_intercept=self.fit_intercept,
-            coef=coef,
-            intercept=intercept,
-        )
-        result = self._solve(objective, penalty, alpha, theta0, problem.n_targets)
-        beta, intercept = coefficients(result.coef, problem, objective)
-        with np.errstate(over="ignore", under="ignore"):
-            self._set_coef(beta * cx, problem, y_ndim, intercept)
-        return self
+        self._set_coef(coef, data.y_ndim, intercept, dtype=data.dtype)

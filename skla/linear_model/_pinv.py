@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from numbers import Real
 from typing import ClassVar
 
@@ -10,20 +9,15 @@ import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 
-from .._algorithms.lstsq import default_rtol, reported_singular_values
-from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
-from .._algorithms.statistics import RowStatistics, ScatterRangeError
-from .._array_api import namespace_of, row_statistics, unsupported
-from .._dask import is_dask_collection
-from ..components.lstsq import GRAM_TOL, GramAccuracyWarning
-from ..components.penalties import L2, rescaled
-from ..plugins import parameter_constraint, resolve
+from .._algorithms.least_squares import solve_statistics
+from .._backends import backend_for, stream
+from ..plugins import parameter_constraint
 from ._base import LinearRegressorMixin
 
 __all__ = ["PinvRegressor"]
 
-# The solvers with an array-API route (the others run on numpy only).
-_NAMESPACE_SOLVERS = ("auto", "gram", "qr", "svd")
+# The fitted arrays, moved to the namespace and device of an array-API X.
+_ARRAY_ATTRIBUTES = ("coef_", "intercept_", "singular_values_")
 
 
 class PinvRegressor(LinearRegressorMixin, BaseEstimator):
@@ -200,22 +194,27 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        if is_dask_collection(X):
-            return self._fit_dask(X, y, sample_weight)
-        self.__dict__.pop("_statistics", None)  # partial_fit starts over
-        ns = namespace_of(X)
-        if ns is not None:
-            return self._fit_namespace(ns, X, y, sample_weight)
-        X, Y, sample_weight, y_ndim = self._validate_fit_data(X, y, sample_weight)
-        self.solver_ = resolve("lstsq_solver", self.solver, param="solver")
+        backend = backend_for(X)
+        data = backend.validate(self, X, y, sample_weight)
         # Data near 1e±160 are solved scaled by powers of two (exact).  A
         # fit that may centre X in place (copy_X=False) is not retried.
         errors = (np.linalg.LinAlgError, FloatingPointError) if self.copy_X else ()
 
         def fit(x_scale):
-            return self._fit_scaled(X, Y, sample_weight, y_ndim, x_scale)
+            return backend.least_squares(
+                data,
+                self.solver,
+                alpha=self.alpha,
+                rtol=self.rtol,
+                centre=self.fit_intercept,
+                x_scale=x_scale,
+                copy_X=self.copy_X,
+            )
 
-        return retry_at_full_scale(fit, X, power_of_two_scale(X), errors)
+        self._set_fit(backend.at_scale(fit, data, errors), data)
+        backend.publish(self, _ARRAY_ATTRIBUTES)
+        stream.forget(self)
+        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -262,187 +261,43 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         >>> np.allclose(streamed.coef_, PinvRegressor().fit(X, y).coef_)
         True
         """
-        ns = namespace_of(X)
-        if ns is not None:  # fit has a route; the stream's chunks do not yet
-            raise unsupported("PinvRegressor.partial_fit", ns)
-        first = self._starts_stream()
-        X, Y, sample_weight, y_ndim = self._validate_fit_data(
-            X, y, sample_weight, reset=first, allow_all_zero_weights=not first
+        backend = backend_for(X)
+        first = stream.starts(self)
+        data = backend.validate(
+            self, X, y, sample_weight, reset=first, allow_all_zero_weights=not first
         )
         # solver="gram" keeps the scatter matrix (4× cheaper, and as
         # accurate as fit's "gram"); any other solver the R factor.
-        chunk = RowStatistics.of(
-            X, Y, sample_weight, centre=self.fit_intercept, gram=self.solver == "gram"
+        chunk = backend.row_statistics(
+            data, centre=self.fit_intercept, gram=self.solver == "gram"
         )
-        if not first:
-            chunk = self._merged_statistics(chunk)
-        self._set_from_statistics(chunk, y_ndim, X.dtype, "streamed")
-        self._statistics = chunk
+        statistics = stream.fold(self, backend, chunk, first=first)
+        fit = solve_statistics(
+            statistics,
+            self.solver,
+            alpha=self.alpha,
+            rtol=self.rtol,
+            dtype=data.dtype,
+            how="streamed",
+            compute=backend.compute_dtype,
+        )
+        self._set_fit(fit, data)
+        backend.publish(self, _ARRAY_ATTRIBUTES)
+        stream.keep(self, backend, statistics)
         return self
 
-    def _set_from_statistics(
-        self, statistics, y_ndim, dtype, how, compute_dtype=np.float64
-    ):
-        """Solve from row statistics (computed in ``compute_dtype``) and set
-        the fitted attributes."""
-        shape = (statistics.n_rows, statistics.n_features)
-        rtol = self._rtol(shape, dtype, compute_dtype)
-        coef, intercept, rank, s, error = statistics.solve(float(self.alpha), rtol)
-        if statistics.S is not None and error > GRAM_TOL:
-            warnings.warn(
-                f"solver='gram' squares the condition number of X: the estimated "
-                f"relative error of the coefficients is {error:.1e}. Use "
-                "solver='auto' (the R factor) for an accurate answer.",
-                GramAccuracyWarning,
-                stacklevel=3,
-            )
-        expected = (statistics.n_features, statistics.n_targets)
-        coef = self._check_solution(coef, expected)
-        self._set_coef(coef, None, y_ndim, intercept, dtype=dtype)
-        self.rank_ = rank
-        self.singular_values_ = reported_singular_values(s, rank).astype(dtype)
-        kept = "gram" if statistics.S is not None else "qr"
-        self.solver_used_ = f"{kept} ({how})"
-        self.solver_ = None
-
-    def _fit_dask(self, X, y, sample_weight):
-        """fit on dask arrays: the row statistics reduced over the chunks,
-        routed as :meth:`_routed_statistics` says."""
-        from .._dask import row_statistics
-
-        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-
-        def statistics_of(gram):
-            return row_statistics(
-                X,
-                y,
-                sample_weight,
-                centre=self.fit_intercept,
-                gram=gram,
-                tolerate_range=self.solver == "auto",
-            )
-
-        statistics = self._routed_statistics(statistics_of, X.shape, dtype)
-        # Attributes change only once the statistics are in.
-        self._set_from_statistics(statistics, np.ndim(y), dtype, "dask")
-        self._fitted_on_dask(X)
-        return self
-
-    def _fit_namespace(self, ns, X, y, sample_weight):
-        """fit on arrays of an array-API namespace (torch, cupy...): the
-        passes over X there, on X's device; the small solve in numpy (see
-        :mod:`skla._array_api`), routed as :meth:`_routed_statistics` says
-        (``"svd"`` takes the R factor, whose SVD is X's)."""
-        if not (isinstance(self.solver, str) and self.solver in _NAMESPACE_SOLVERS):
-            raise unsupported(f"PinvRegressor(solver={self.solver!r})", ns)
-        X, Y, sample_weight, y_ndim, dtype = self._validate_namespace_data(
-            ns, X, y, sample_weight
-        )
-        centre = self.fit_intercept
-
-        def statistics_of(gram):
-            return row_statistics(ns, X, Y, sample_weight, centre=centre, gram=gram)
-
-        # A float32 scatter matrix (a device without float64) fails the test.
-        compute = np.float64 if ns.has_float64 else np.float32
-        statistics = self._routed_statistics(
-            statistics_of, X.shape, dtype, gram_first=ns.has_float64
-        )
-        self._set_from_statistics(statistics, y_ndim, dtype, ns.name, compute)
-        ns.move_attributes(self, ("coef_", "intercept_", "singular_values_"))
-        return self
+    def _set_fit(self, fit, data):
+        """The fitted attributes of an :class:`~skla._algorithms.least_squares.
+        LstsqFit`, in X's dtype."""
+        self._set_coef(fit.coef, data.y_ndim, fit.intercept, dtype=data.dtype)
+        self.rank_ = fit.rank
+        self.singular_values_ = None
+        if fit.singular_values is not None:
+            self.singular_values_ = fit.singular_values.astype(data.dtype)
+        self.solver_used_ = fit.solver_used
+        self.solver_ = fit.solver
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.array_api_support = True  # solvers auto, gram, qr, svd
         return tags
-
-    def _routed_statistics(self, statistics_of, shape, dtype, *, gram_first=True):
-        """The statistics of the rows by fit's routes (dask, array API).
-
-        ``"gram"``: the scatter matrix.  ``"auto"``: the scatter matrix
-        (half the flops of R, at BLAS-3 speed) when X has at least as many
-        rows as columns, as fit, and ``gram_first``, kept if its accuracy
-        test passes -- else the R factor, a second pass, as fit falls back
-        to QR.  Any other solver: the R factor.  ``statistics_of(gram)``
-        computes them; None (or a ``ScatterRangeError``) means the squares
-        overflow the scatter matrix.
-        """
-        n, d = shape[0], shape[-1]  # X is validated in statistics_of
-        if self.solver == "gram":
-            return statistics_of(gram=True)
-        if self.solver == "auto" and gram_first and n >= d:
-            try:
-                statistics = statistics_of(gram=True)
-            except ScatterRangeError:
-                statistics = None
-            if statistics is not None and self._gram_is_accurate(statistics, dtype):
-                return statistics
-        return statistics_of(gram=False)
-
-    def _gram_is_accurate(self, statistics, dtype):
-        """``"auto"``'s test: the scatter matrix's estimated error of the
-        coefficients is at most ``GRAM_TOL`` (data whose squares overflow fail)."""
-        if not np.isfinite(statistics.S).all():
-            return False
-        shape = (statistics.n_rows, statistics.n_features)
-        *_, error = statistics.solve(float(self.alpha), self._rtol(shape, dtype))
-        return error <= GRAM_TOL
-
-    def _rtol(self, shape, dtype, compute_dtype=np.float64):
-        """``rtol``, or its default for a problem of ``shape`` (see
-        :func:`~skla._algorithms.lstsq.default_rtol`)."""
-        if self.rtol is not None:
-            return self.rtol
-        return default_rtol(*shape, dtype, compute_dtype)
-
-    def _fit_scaled(self, X, Y, sample_weight, y_ndim, x_scale):
-        """Fit on ``cx·X`` and ``cy·Y`` and scale the answer back (exact).
-
-        The ridge becomes ``alpha·cx²`` on the scaled problem (with cx
-        lowered if that would overflow: such a ridge dominates the data).
-        """
-        _, alpha, cx = rescaled(L2(), float(self.alpha), x_scale)
-        cy = power_of_two_scale(Y, sample=False)  # Y is small: read it all
-        if cx != 1.0:
-            X = X * cx  # a copy, only for such extreme data
-        if cy != 1.0:
-            Y = Y * cy
-        problem = self._least_squares_problem(
-            X, Y, sample_weight, overwrite_X=not self.copy_X or cx != 1.0
-        )
-        rtol = self._rtol(X.shape, X.dtype)
-        result = self.solver_.solve(problem, alpha=alpha, rtol=rtol)
-        coef = self._check_solution(result.coef, (problem.shape[1], problem.n_targets))
-        intercept = None
-        if cx != 1.0 or cy != 1.0:
-            if problem.X_offset is not None:
-                intercept = (problem.Y_offset - problem.X_offset @ coef) / cy
-            with np.errstate(over="ignore", under="ignore"):
-                coef = coef * cx / cy
-        self._set_coef(coef, problem, y_ndim, intercept=intercept)
-        self.rank_ = result.rank
-        self.singular_values_ = reported_singular_values(
-            result.singular_values, result.rank, cx
-        )
-        if self.singular_values_ is not None:
-            self.singular_values_ = self.singular_values_.astype(X.dtype)
-        self.solver_used_ = result.solver
-        return self
-
-    def _check_solution(self, coef, expected):
-        """Refuse a solution of the wrong shape (``expected``, (n_features,
-        n_targets)) or with non-finite values."""
-        coef = np.asarray(coef, dtype=np.float64)
-        if coef.shape != expected:
-            raise ValueError(
-                f"solver={self.solver!r} returned coefficients of shape "
-                f"{coef.shape}; expected (n_features, n_targets) = {expected}."
-            )
-        if not np.isfinite(coef).all():
-            raise FloatingPointError(
-                f"solver={self.solver!r} returned non-finite coefficients; X or y "
-                "may be too large for the floating-point range. Rescale the data "
-                "or use solver='qr'."
-            )
-        return coef

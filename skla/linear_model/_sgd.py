@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import copy
 from numbers import Integral, Real
 from typing import ClassVar
 
-import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.model_selection import ShuffleSplit
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
-from .._algorithms.convergence import OptimalityCheck, Rows, refuse_oscillation
-from .._algorithms.epochs import run_epochs
-from .._algorithms.minibatch import MiniBatchSGD
-from .._algorithms.scaling import power_of_two_scale, retry_at_full_scale
-from .._array_api import namespace_of, unsupported
-from .._dask import is_dask_collection
-from ..components.penalties import rescaled
+from .._algorithms.convergence import refuse_oscillation
+from .._backends import backend_for
 from ..exceptions import DivergenceError
-from ..plugins import parameter_constraint, resolve
+from ..plugins import parameter_constraint
 from ._base import LinearRegressorMixin
+from ._sgd_engine import (
+    chunk_engine,
+    engine_settings,
+    epochs_in_memory,
+    finish,
+    record_pass,
+)
 
 __all__ = ["SGDMiniBatchRegressor"]
 
@@ -163,53 +161,31 @@ class SGDMiniBatchRegressor(LinearRegressorMixin, BaseEstimator):
     weight 2 acts like seeing a sample twice in expectation, not exactly.
 
     **learning_rate="auto"** (the default, and the one difference from
-    SGDRegressor's defaults).  On raw data one step size cannot suit every
-    feature and the intercept: the step that is stable for the largest-scale
-    direction starves the others, which is why SGDRegressor asks for
-    standardised features.  ``"auto"`` works in centred, scaled coordinates
-    (each feature minus its mean, over its standard deviation, measured on the
-    first window of rows or on all rows when that window shows the data are
-    not standardised; ``coef_`` is mapped back to the features' units, and the
-    penalty applies there, so the objective is unchanged), starts the
-    intercept at the mean target, and takes the constant step ``1 / L_B``,
-    ``L_B`` the expected curvature of a batch of ``batch_size`` rows -- which
-    grows with the batch size -- with tail averaging (see
-    :class:`~skla.components.schedules.Auto`).  Losses without a curvature
-    bound get a step scaled by the targets' spread, decaying as
-    ``1 / sqrt(epoch)``.
+    SGDRegressor's defaults) works in centred, scaled coordinates -- each
+    feature minus its mean, over its standard deviation, measured on the
+    first window of rows; ``coef_`` is mapped back and the penalty applies
+    in the features' units, so the objective is unchanged -- starts the
+    intercept at the mean target and takes the constant step ``1 / L_B``,
+    ``L_B`` the expected curvature of a batch of ``batch_size`` rows, with
+    tail averaging (:class:`~skla.components.schedules.Auto`).  Losses
+    without a curvature bound get a step scaled by the targets' spread,
+    decaying as ``1 / sqrt(epoch)``.
 
-    **Optimality check.** The epoch objective stops improving both when the
-    fit has arrived and when the steps are too small to move.  So, unless
-    ``tol`` is None or ``early_stopping`` is set, fit computes the full
-    gradient mapping (one pass over X, in standardised coordinates) and from
-    it a lower bound on what the objective can still lose: more than 1% of
-    the objective means far from the optimum.  ``"auto"`` then
-    halves its step and goes on; at the end of a run, any schedule gets a
-    ConvergenceWarning saying what the steps did -- too large if they hit
-    the step cap or raised the objective, too small only if they lowered it
-    well under the cap -- and what to change.  For losses without a
-    curvature bound, a fit worse than predicting the mean gets the warning.
-
-    **Step cap.** A step larger than ``2 / L``, L the curvature of a
-    mini-batch's loss, overshoots and, repeated, diverges -- scikit-learn's
-    SGDRegressor then returns coefficients of 1e10 on unscaled data.  So each
-    step is capped at ``max_eta_ = 1.5 / L``, with L measured on a few
-    batches of the first window (the loss's ``smoothness`` times the largest
-    eigenvalue of the batch's weighted ``[X_b, 1]ᵀ[X_b, 1] / |b|``).  On
-    standardised data the cap lies far above the default steps and changes
-    nothing.
-
-    Losses without a curvature bound have no such ``L``; their steps are
-    capped where an update would move the predictions by 1.5 times the
-    targets' spread (sample weights included), and a fit or ``partial_fit``
-    whose last steps were still capped -- steps that oscillate and never
-    converge -- raises a DivergenceError.
-
-    **Divergence.** If the loss becomes non-finite or grows 1e8-fold, fitting
-    stops with :class:`~skla.exceptions.DivergenceError`, naming the step
-    size; the estimator is never left with NaN or exploding coefficients, and
-    a ``partial_fit`` that fails leaves the model as it was before the
-    call.
+    **Safeguards.** Each step is capped at ``max_eta_ = 1.5 / L``, L the
+    curvature of a mini-batch's loss measured on the first window (where
+    scikit-learn's SGDRegressor returns coefficients of 1e10 on unscaled
+    data); a loss without a curvature bound is capped where an update would
+    move the predictions by 1.5 times the targets' spread, and a run whose
+    last steps were still capped raises a DivergenceError.  Unless ``tol``
+    is None or ``early_stopping`` is set, a fit that stops checks the full
+    gradient mapping (one pass over X): ``"auto"`` halves its step if far
+    from the optimum, and any schedule ends with a ConvergenceWarning that
+    says whether the steps were too large or too small.  A loss that turns
+    non-finite or grows 1e8-fold raises
+    :class:`~skla.exceptions.DivergenceError`, naming the step size: the
+    estimator is never left with NaN coefficients, and a failed
+    ``partial_fit`` leaves the model as it was.  The user guide
+    (:doc:`/user_guide/sgd`) has the details and examples.
 
     Examples
     --------
@@ -251,8 +227,7 @@ class SGDMiniBatchRegressor(LinearRegressorMixin, BaseEstimator):
         "random_state": ["random_state"],
         "learning_rate": parameter_constraint("schedule"),
         "eta0": [Interval(Real, 0, None, closed="neither")],
-        # A negative exponent makes the steps grow (scikit-learn 1.9 warns,
-        # 1.10 refuses): refused here.
+        # Negative: steps that grow (scikit-learn 1.9 warns, 1.10 refuses).
         "power_t": [Interval(Real, 0, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -306,8 +281,6 @@ class SGDMiniBatchRegressor(LinearRegressorMixin, BaseEstimator):
         self.warm_start = warm_start
         self.average = average
 
-    # -- fitting ----------------------------------------------------------
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit by running epochs of shuffled mini-batches.
@@ -334,88 +307,35 @@ default=None
         self : SGDMiniBatchRegressor
             The fitted estimator.
         """
-        if is_dask_collection(X):
-            return self._fit_dask(X, y, coef_init, intercept_init, sample_weight)
-        self._refuse_other_namespaces(X)
-        X, Y, sample_weight, y_ndim = self._validate(X, y, sample_weight, reset=True)
-        # An extreme entry that the sampled scale missed overflows: "auto",
-        # which rescales X, then tries again at the scale of every entry.
-        auto = getattr(self._settings()["schedule"], "preconditioned", False)
+        backend = backend_for(X)
+        data = backend.validate(self, X, y, sample_weight)
+        backend.sgd_fit(self, data, coef_init=coef_init, intercept_init=intercept_init)
+        backend.publish(self, ("coef_", "intercept_"))
+        return self
 
-        def fit(x_scale):
-            return self._fit(
-                X, Y, sample_weight, y_ndim, coef_init, intercept_init, x_scale
-            )
+    def _fit_rows(self, data, coef_init, intercept_init, backend):
+        """fit on rows in memory: the engine's epochs (see
+        :func:`~._sgd_engine.epochs_in_memory`).  An extreme entry that the
+        sampled scale missed overflows: "auto", which rescales X, then tries
+        again at the scale of every entry."""
+        X = data.X.tocsr() if sp.issparse(data.X) else data.X  # row batches
 
+        def epochs(x_scale):
+            Y, w = data.Y, data.sample_weight
+            return epochs_in_memory(self, X, Y, w, coef_init, intercept_init, x_scale)
+
+        auto = getattr(engine_settings(self)["schedule"], "preconditioned", False)
         errors = (DivergenceError,) if auto else ()
-        return retry_at_full_scale(fit, X, power_of_two_scale(X), errors)
-
-    def _fit(self, X, Y, sample_weight, y_ndim, coef_init, intercept_init, x_scale):
-        """fit on validated data, X scaled by ``x_scale`` under "auto"."""
-        coef, intercept = self._start(X, Y, coef_init, intercept_init)
-        settings = self._settings()
-        X, coef = self._scale_data(X, coef, settings, scale=x_scale)
-        random_state = check_random_state(self.random_state)
-        rows = validation = None
-        if self.early_stopping:
-            rows, validation = self._split(X, Y, sample_weight, random_state)
-        rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-        start = (coef.copy(), intercept.copy())
-        engine = MiniBatchSGD(coef, intercept, **settings)
-        engine.rng = rng  # partial_fit after fit continues the same stream
-        check = None
-        if self.tol is not None and not self.early_stopping:
-            check = OptimalityCheck(engine, Rows(X, Y, sample_weight), start)
         # Attributes are set only once fitting succeeds (it may diverge).
-        run = run_epochs(
-            engine,
-            X,
-            Y,
-            sample_weight,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            rng=rng if self.shuffle else None,
-            rows=rows,
-            validation=validation,
-            check=check,
-            verbose=self.verbose,
-        )
-        self.n_iter_ = run.n_iter
-        self.loss_curve_ = run.loss_curve
+        engine, run = backend.at_scale(epochs, data, errors)
+        self.n_iter_, self.loss_curve_ = run.n_iter, run.loss_curve
+        self.validation_scores_ = self.best_validation_score_ = self.best_loss_ = None
         if self.early_stopping:
             self.validation_scores_ = run.validation_scores
             self.best_validation_score_ = float(run.best_score)
-            self.best_loss_ = None
         else:
-            self.validation_scores_ = self.best_validation_score_ = None
             self.best_loss_ = float(run.best_loss)
-        self._finish(engine, y_ndim, X.dtype, run.best)
-        return self
-
-    def _fit_dask(self, X, y, coef_init, intercept_init, sample_weight):
-        """fit on dask arrays: epochs of ``partial_fit`` over the row chunks,
-        visited in a random order; each update runs on the worker that holds
-        the chunk, so only the model (a few vectors) travels.  The stopping
-        rule is fit's, with the optimality check as a map-reduce over the
-        chunks (see :func:`skla._dask.sgd_epochs`)."""
-        from .._dask import sgd_epochs
-
-        if self.early_stopping or coef_init is not None or intercept_init is not None:
-            raise ValueError(
-                "SGDMiniBatchRegressor.fit on dask arrays supports neither "
-                "early_stopping nor coef_init/intercept_init yet; fit the "
-                "chunks with partial_fit instead."
-            )
-        if not self.warm_start:
-            for name in ("_sgd", "coef_", "intercept_", "t_"):
-                self.__dict__.pop(name, None)
-        model, run = sgd_epochs(
-            self, X, y, sample_weight, check_random_state(self.random_state)
-        )
-        self.__dict__.update(model.__dict__)  # the worker's copy, back here
-        self.n_iter_, self.loss_curve_ = run.n_iter, run.loss_curve
-        self.best_loss_ = float(run.best_loss)
+        finish(self, engine, data.y_ndim, data.dtype, run.best)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -448,19 +368,21 @@ default=None
         ``allow_all_zero_weights``: fit's epochs on dask, whose total weight
         is checked once, visit the chunks in any order."""
         first = not hasattr(self, "_sgd")
-        if allow_all_zero_weights is None:
-            allow_all_zero_weights = not first
+        allow = not first if allow_all_zero_weights is None else allow_all_zero_weights
         before = dict(vars(self))
         try:
-            self._refuse_other_namespaces(X)
-            X, Y, sample_weight, y_ndim = self._validate(
+            data = backend_for(X).local_rows(
+                self,
                 X,
                 y,
                 sample_weight,
+                what="SGDMiniBatchRegressor.partial_fit",
                 reset=first,
-                allow_all_zero_weights=allow_all_zero_weights,
+                allow_all_zero_weights=allow,
             )
-            engine, X, Y, sample_weight = self._chunk_engine(X, Y, sample_weight, first)
+            X = data.X.tocsr() if sp.issparse(data.X) else data.X  # row batches
+            Y, sample_weight, y_ndim = data.Y, data.sample_weight, data.y_ndim
+            engine, X, Y, sample_weight = chunk_engine(self, X, Y, sample_weight, first)
             # One generator across calls: each pass gets new shuffles (the
             # same shuffle every call would make SGD cycle), reproducibly.
             loss = engine.epoch(
@@ -473,193 +395,6 @@ default=None
             vars(self).clear()
             vars(self).update(before)
             raise
-        objective = loss + engine.penalty_value()
-        if first:
-            self.n_iter_, self.loss_curve_ = 0, []
-            self.validation_scores_ = self.best_validation_score_ = None
-            self.best_loss_ = None
-        self.loss_curve_.append(objective)
-        if self.best_loss_ is None or objective < self.best_loss_:
-            self.best_loss_ = objective
-        self.n_iter_ += 1
-        self._finish(engine, y_ndim, engine.coef.dtype, None)
+        record_pass(self, loss + engine.penalty_value(), first)
+        finish(self, engine, y_ndim, engine.coef.dtype, None)
         return self
-
-    def _chunk_engine(self, X, Y, sample_weight, first):
-        """The engine for one ``partial_fit`` pass, and the chunk in its dtype.
-
-        Later calls run on a copy of the state (a few vectors; the window
-        buffer was released), so that on a DivergenceError the model stays
-        as it was before the call.
-        """
-        if not first and Y.shape[1] != self._sgd.coef.shape[1]:
-            raise ValueError(
-                f"y has {Y.shape[1]} target(s) but the model was fitted with "
-                f"{self._sgd.coef.shape[1]}."
-            )
-        settings = self._settings()
-        if first:
-            coef, intercept = self._start(X, Y, None, None, warm=False)
-            X, coef = self._scale_data(X, coef, settings)
-            engine = MiniBatchSGD(coef, intercept, **settings)
-        else:
-            engine = copy.deepcopy(self._sgd)
-            dtype = engine.coef.dtype
-            X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
-            if sample_weight is not None:
-                sample_weight = sample_weight.astype(dtype, copy=False)
-            X, _ = self._scale_data(X, None, settings, scale=engine.x_scale)
-            if _same_component(settings["schedule"], engine.schedule):
-                # Unchanged parameters: the schedule's state carries on (the
-                # smaller step "adaptive" took at a plateau of fit's epochs
-                # on dask, which call partial_fit chunk by chunk).
-                settings["schedule"] = engine.schedule
-            engine.configure(**settings)
-        if engine.rng is None:
-            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-            engine.rng = np.random.default_rng(seed)
-        return engine, X, Y, sample_weight
-
-    # -- helpers ----------------------------------------------------------
-
-    @staticmethod
-    def _refuse_other_namespaces(X):
-        """The mini-batch engine is numpy code: arrays of another array-API
-        namespace (dispatch on) get a clear error, not a deep traceback."""
-        ns = namespace_of(X)
-        if ns is not None:
-            raise unsupported("SGDMiniBatchRegressor", ns)
-
-    def _validate(self, X, y, sample_weight, *, reset, allow_all_zero_weights=False):
-        X, Y, sample_weight, y_ndim = self._validate_fit_data(
-            X,
-            y,
-            sample_weight,
-            reset=reset,
-            allow_all_zero_weights=allow_all_zero_weights,
-        )
-        if sp.issparse(X):
-            X = X.tocsr()  # row batches; a no-op for CSR
-        return X, Y, sample_weight, y_ndim
-
-    def _start(self, X, Y, coef_init, intercept_init, *, warm=None):
-        """Starting coefficients (n_features, n_targets) and intercept."""
-        n_features, n_targets = X.shape[1], Y.shape[1]
-        warm = self.warm_start if warm is None else warm
-        if warm and hasattr(self, "_sgd") and coef_init is None:
-            coef_init = self.coef_
-            if intercept_init is None and self.fit_intercept:
-                intercept_init = self.intercept_
-        coef = np.zeros((n_features, n_targets), dtype=X.dtype)
-        intercept = np.zeros(n_targets, dtype=X.dtype)
-        if coef_init is not None:
-            coef[...] = self._coef_matrix(
-                coef_init, n_features, n_targets, name="coef_init"
-            )
-        if intercept_init is not None:
-            intercept_init = np.asarray(intercept_init, dtype=X.dtype).ravel()
-            if intercept_init.size != n_targets:
-                raise ValueError(
-                    f"intercept_init has {intercept_init.size} values; expected "
-                    f"n_targets = {n_targets}."
-                )
-            intercept[...] = intercept_init
-        return coef, intercept
-
-    def _components(self):
-        loss, penalty = self._resolve_loss_and_penalty()
-        schedule = resolve(
-            "schedule",
-            self.learning_rate,
-            param="learning_rate",
-            eta0=self.eta0,
-            power_t=self.power_t,
-            alpha=self.alpha,
-        )
-        return loss, penalty, schedule
-
-    def _settings(self):
-        """The engine's components and settings, resolved from the parameters."""
-        loss, penalty, schedule = self._components()
-        self.loss_, self.penalty_, self.learning_rate_ = loss, penalty, schedule
-        average = self.average
-        if isinstance(average, (bool, np.bool_)):
-            average = bool(average)
-        if getattr(schedule, "preconditioned", False) and average is False:
-            # A constant step converges only on average: "auto" always
-            # reports the tail average.
-            average = True
-        if average is True:
-            average_start, tail = 1, True
-        elif average is False or average == 0:
-            average_start, tail = None, False
-        else:
-            average_start, tail = int(average), False
-        return {
-            "loss": loss,
-            "penalty": penalty,
-            "schedule": schedule,
-            "alpha": float(self.alpha),
-            "fit_intercept": self.fit_intercept,
-            "batch_size": int(self.batch_size),
-            "average_start": average_start,
-            "tail_average": tail,
-        }
-
-    def _split(self, X, Y, sample_weight, random_state):
-        """Training rows (sorted, so blocks stay contiguous) and validation data."""
-        n_samples = X.shape[0]
-        n_validation = int(np.ceil(self.validation_fraction * n_samples))
-        if n_validation < 1 or n_validation >= n_samples:
-            raise ValueError(
-                f"early_stopping: validation_fraction={self.validation_fraction} "
-                f"of {n_samples} samples leaves an empty training or validation "
-                "set; use more samples or another validation_fraction."
-            )
-        split = ShuffleSplit(
-            n_splits=1, test_size=n_validation, random_state=random_state
-        )
-        train, test = next(split.split(np.empty((n_samples, 1))))
-        weights = None if sample_weight is None else sample_weight[test]
-        return np.sort(train), (X[test], Y[test], weights)
-
-    def _scale_data(self, X, coef, settings, *, scale=None):
-        """X beyond 1e±60 as ``cx·X``, for ``learning_rate="auto"`` only.
-
-        "auto" is scale-free, so the fit on ``cx·X`` (``cx`` a power of two,
-        exact) is the same fit, without the squares of 1e160 overflowing;
-        the coefficients are ``β' = β / cx`` inside, and the penalty is
-        rescaled by its degree (:func:`~skla.components.penalties.rescaled`).
-        The scale of the first call is kept for ``partial_fit``.  scikit-
-        learn's schedules keep their meaning: their steps are not scale-free.
-        """
-        if not getattr(settings["schedule"], "preconditioned", False):
-            settings["x_scale"] = 1.0
-            return X, coef
-        cx = power_of_two_scale(X) if scale is None else scale
-        penalty, alpha, cx = rescaled(settings["penalty"], settings["alpha"], cx)
-        settings.update(penalty=penalty, alpha=alpha, x_scale=cx)
-        if cx == 1.0:
-            return X, coef
-        if coef is not None:
-            coef = coef / cx
-        return X * cx, coef
-
-    def _finish(self, engine, y_ndim, dtype, best):
-        """Store coef_, intercept_, t_ and the state partial_fit continues from."""
-        coef, intercept = best if best is not None else engine.result()
-        engine.release_buffers()  # a fitted model should not carry 2 MiB of rows
-        self._sgd = engine
-        self.learning_rate_ = engine.schedule  # the calibrated one
-        self.t_ = engine.t
-        self.max_eta_ = float(engine.max_eta)
-        with np.errstate(over="ignore", under="ignore"):
-            coef = coef * engine.x_scale
-        self._set_coef(coef, None, y_ndim, intercept, dtype=dtype)
-
-
-def _same_component(new, old):
-    """Whether ``new`` is ``old`` resolved again from the same parameters."""
-    if type(new) is not type(old) or not hasattr(new, "get_params"):
-        return False
-    return new.get_params() == old.get_params()

@@ -2,7 +2,7 @@
 
 The products with X run in X's namespace, on its device; only small
 matrices (``l × d``, ``k × d``) come to numpy, where their SVD is taken
-(see :mod:`skla._array_api`).  The route follows the in-memory one:
+(see :mod:`.namespace`).  The route follows the in-memory one:
 
 - exact -- ``"full"``, ``"arpack"``, ``"propack"``, and ``"auto"`` where
   it is exact in memory (a side of at most 200, or a rank above a quarter
@@ -26,10 +26,10 @@ import numpy as np
 import scipy.linalg as sl
 from sklearn.utils.extmath import svd_flip
 
-from ._algorithms.randomized_svd import RangeFinder, generator
-from ._algorithms.svd import energy_rank
-from ._algorithms.svd_figures import Figures, combined_figures
-from ._array_api import unsupported
+from ..._algorithms.randomized_svd import RangeFinder, generator
+from ..._algorithms.svd import energy_rank
+from ..._algorithms.svd_figures import Figures, combined_figures
+from .namespace import unsupported
 
 __all__ = ["NamespaceSVD", "namespace_svd", "route"]
 
@@ -50,8 +50,8 @@ class NamespaceSVD(NamedTuple):
 def route(solver, shape, n_components, ns):
     """None for the exact route, else the :class:`RangeFinder` to run;
     an error naming a solver without an array-API route."""
-    from .components.svd import AutoSVD, FullSVD, RandomizedSVD
-    from .components.svds import ArpackSVD, PropackSVD
+    from ...components.svd import AutoSVD, FullSVD, RandomizedSVD
+    from ...components.svds import ArpackSVD, PropackSVD
 
     kind, side = type(solver), min(shape)
     if kind in (FullSVD, ArpackSVD, PropackSVD):

@@ -1,7 +1,7 @@
 """GDRegressor's objective for any loss on dask arrays: one map-reduce per point.
 
 The squared loss needs only the row statistics (one pass; see
-:mod:`skla._dask`).  Any other loss needs the rows at every iteration, so
+:mod:`.rows`).  Any other loss needs the rows at every iteration, so
 the validated chunks are persisted on the workers once and each point θ
 the solver asks about costs one map-reduce: every chunk computes its
 predictions, its share of the loss and of the gradient ``Xᵀ ∂ℓ`` where it
@@ -21,15 +21,16 @@ import functools
 
 import numpy as np
 
-from ._algorithms._linalg import power_iteration
-from ._dask import validated_chunk
-from ._data import centred_dot, centred_tdot
+from ..._algorithms._linalg import power_iteration
+from ..._data import centred_dot, centred_tdot
+from .rows import ChunkFailure, raise_failure, row_blocks, validated_chunk
 
 __all__ = [
     "ChunkedLossObjective",
     "ChunkedRows",
     "chunked_form",
     "persist_blocks",
+    "validate_block",
     "validated_blocks",
 ]
 
@@ -57,9 +58,13 @@ def chunked_form(loss, name):
     )
 
 
-def _block(X, Y, w):
-    """One chunk validated where it lives; Y and w in float64, the loss's."""
-    return validated_chunk(X, Y, w, dtype=np.float64)
+def validate_block(X, Y, w, where):
+    """One chunk validated where it lives; Y and w in float64, the loss's
+    (a :class:`~.rows.ChunkFailure` for invalid rows)."""
+    try:
+        return validated_chunk(X, Y, w, dtype=np.float64, where=where)
+    except ValueError as error:
+        return ChunkFailure(ValueError, str(error))
 
 
 def _loss_pass(block, point, core, per_target, divisor, offset, scale, gradient):
@@ -69,6 +74,8 @@ def _loss_pass(block, point, core, per_target, divisor, offset, scale, gradient)
     ``A = scale · X - 1 offsetᵀ`` (``offset`` None: no centring; ``scale``
     a power of two, exact); ``coef`` None predicts the intercept alone.
     """
+    if isinstance(block, ChunkFailure):
+        return block
     X, Y, w = block
     coef, intercept = point
     P = np.zeros_like(Y)
@@ -95,6 +102,9 @@ def _loss_pass(block, point, core, per_target, divisor, offset, scale, gradient)
 
 
 def _add(a, b):
+    for part in (a, b):
+        if isinstance(part, ChunkFailure):
+            return part
     return tuple(x + y for x, y in zip(a, b, strict=True))
 
 
@@ -170,7 +180,8 @@ class ChunkedRows:
             )
             for b in self.blocks
         ]
-        totals, grad, grad_b = functools.reduce(_add, dask.compute(*_grouped(parts)))
+        total = functools.reduce(_add, dask.compute(*_grouped(parts)))
+        totals, grad, grad_b = raise_failure(total)
         value, factors = combine(totals)  # factors: per target, or 1.0
         if not gradient:
             return value, None, None
@@ -181,17 +192,20 @@ class ChunkedRows:
         import dask
 
         parts = [dask.delayed(_weighted_y_sum, pure=True)(b) for b in self.blocks]
-        return functools.reduce(np.add, dask.compute(*parts)) / self.total_weight
+        sums = [raise_failure(part) for part in dask.compute(*parts)]
+        return functools.reduce(np.add, sums) / self.total_weight
 
     def head(self, n_rows):
         """The first rows of X (up to ``n_rows``, of the first chunk, times
         ``scale``) and their weights."""
-        X, _, w = self.blocks[0].compute()
+        X, _, w = raise_failure(self.blocks[0].compute())
         X = X[:n_rows] * self.scale
         return X, None if w is None else w[:n_rows]
 
 
 def _weighted_y_sum(block):
+    if isinstance(block, ChunkFailure):
+        return block
     _, Y, w = block
     return Y.sum(axis=0) if w is None else w @ Y
 
@@ -282,9 +296,7 @@ def validated_blocks(X, y, sample_weight):
     computed (delayed)."""
     import dask
 
-    from ._dask import row_blocks
-
-    block = dask.delayed(_block, pure=True)
+    block = dask.delayed(validate_block, pure=True)
     return [block(*parts) for parts in row_blocks(X, y, sample_weight)]
 
 

@@ -21,7 +21,7 @@ from numbers import Real
 import numpy as np
 from sklearn.externals.array_api_compat import is_array_api_obj
 
-from ._algorithms.statistics import RowStatistics, ScatterRangeError
+from ..._algorithms.statistics import RowStatistics, ScatterRangeError
 
 __all__ = [
     "Namespace",
@@ -43,6 +43,20 @@ class Namespace:
         # products loses 1e-4; the numpy routes sum in float64 too).
         self.accumulate = _max_precision_float_dtype(xp, device)
         self.has_float64 = self.accumulate == xp.float64
+
+    def __eq__(self, other):
+        """The same namespace on the same device."""
+        return (
+            isinstance(other, Namespace)
+            and self.name == other.name
+            and str(self.device) == str(other.device)
+        )
+
+    def __hash__(self):
+        return hash((self.name, str(self.device)))
+
+    def __str__(self):
+        return f"{self.name} (device {self.device})"
 
     def asarray(self, a, dtype=None):
         """A numpy array as an array of this namespace and device (float64
@@ -72,6 +86,8 @@ class Namespace:
         """An array of this namespace as a numpy array (on the host)."""
         from sklearn.utils._array_api import _convert_to_numpy
 
+        if isinstance(a, (np.ndarray, np.generic, Real)):
+            return np.asarray(a)
         return np.asarray(_convert_to_numpy(a, self.xp))
 
     def move_attributes(self, estimator, names):
