@@ -557,3 +557,21 @@ def test_sgd_sends_its_chunks_to_the_workers_once(client):
         assert len(x.__dask_graph__()) == 1
         assert len(distributed.futures_of(x)) == 1  # held by a worker
         assert where.startswith("X's row chunk")
+
+
+def test_partial_fit_takes_dask_chunks_and_numpy_chunks_alike(client):
+    """A stream may mix dask chunks (their statistics reduced on the
+    cluster) and numpy chunks: both give numpy statistics, so the fit is
+    that of all rows, as fit's."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((900, 4))
+    y = X @ [1.0, -1.0, 2.0, 0.0] + 1.0 + rng.standard_normal(900)
+    streamed = PinvRegressor()
+    streamed.partial_fit(da.from_array(X[:500], chunks=100), da.from_array(y[:500]))
+    streamed.partial_fit(X[500:], y[500:])
+    assert streamed.n_features_in_ == 4
+    assert relative(streamed.coef_, PinvRegressor().fit(X, y).coef_) < 1e-12
+    svd = skla.TruncatedSVDCompressor(2).partial_fit(da.from_array(X[:500], chunks=100))
+    svd.partial_fit(X[500:])
+    ref = skla.TruncatedSVDCompressor(2, algorithm="full").fit(X)
+    assert_allclose(svd.singular_values_, ref.singular_values_, rtol=1e-12)

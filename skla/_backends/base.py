@@ -84,6 +84,7 @@ class Backend(Protocol):
 
     name: str
     compute_dtype: np.dtype  # the dtype its row statistics are computed in
+    fitted_in: str  # the namespace (and device) of the fitted arrays
 
     def validate(self, estimator, X, y=NO_Y, sample_weight=None, **options):
         """The input checked as ``validate_data`` does in memory (and with

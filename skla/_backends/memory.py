@@ -38,9 +38,7 @@ class Memory:
 
     name = "numpy"
     compute_dtype = np.dtype("float64")  # of the row statistics
-
-    def __str__(self):
-        return self.name
+    fitted_in = "numpy"  # the namespace of the fitted arrays
 
     def validate(
         self,

@@ -5,10 +5,9 @@ Each chunk is validated and reduced to its
 in memory, or on an array-API device -- and merged exactly with those of
 the chunks before it; the estimator then solves from the merged
 statistics, as the dask route does from its tree reduction.  The state is
-``(d + k)²`` numbers and the name of where the chunks live: every chunk
-must come from the same place (a numpy chunk after torch chunks, or a
-chunk on another device, is refused: the fitted arrays live in one
-namespace).
+``(d + k)²`` numbers and the name of the namespace the fitted arrays live
+in (``backend.fitted_in``): every chunk must lead there (a numpy or dask
+chunk after torch chunks, or a chunk on another device, is refused).
 """
 
 from __future__ import annotations
@@ -42,9 +41,10 @@ def fold(estimator, backend, chunk, *, first):
     if first:
         return chunk
     source = getattr(estimator, "_stream_source", "numpy")
-    if str(backend) != source:
+    if backend.fitted_in != source:
         raise ValueError(
-            f"partial_fit got a chunk of {backend} after chunks of {source}: "
+            f"partial_fit got a chunk of {backend.fitted_in} after chunks of "
+            f"{source}: "
             "every chunk of a stream must come from the same array namespace "
             "and device. Move the chunk there first, or call fit to start over."
         )
@@ -66,7 +66,7 @@ def fold(estimator, backend, chunk, *, first):
 def keep(estimator, backend, statistics):
     """Store the stream's state on the estimator (after a successful call)."""
     estimator._statistics = statistics
-    estimator._stream_source = str(backend)
+    estimator._stream_source = backend.fitted_in
 
 
 def forget(estimator):

@@ -35,15 +35,7 @@ class ArrayAPI:
         self.name = ns.name
         # The row statistics' dtype: float32 on a device without float64.
         self.compute_dtype = np.dtype(np.float64 if ns.has_float64 else np.float32)
-
-    def __eq__(self, other):
-        return isinstance(other, ArrayAPI) and self.ns == other.ns
-
-    def __hash__(self):
-        return hash(self.ns)
-
-    def __str__(self):
-        return str(self.ns)
+        self.fitted_in = str(ns)  # the namespace and device of the fitted arrays
 
     def validate(
         self,

@@ -45,9 +45,7 @@ class Dask:
 
     name = "dask"
     compute_dtype = np.dtype("float64")  # of the row statistics
-
-    def __str__(self):
-        return self.name
+    fitted_in = "numpy"  # the namespace of the fitted arrays
 
     def validate(
         self,
