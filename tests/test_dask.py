@@ -559,19 +559,71 @@ def test_sgd_sends_its_chunks_to_the_workers_once(client):
         assert where.startswith("X's row chunk")
 
 
-def test_partial_fit_takes_dask_chunks_and_numpy_chunks_alike(client):
+@pytest.mark.parametrize("order", ["dask-numpy", "numpy-dask", "dask-dask"])
+def test_partial_fit_takes_dask_chunks_and_numpy_chunks_alike(client, order):
     """A stream may mix dask chunks (their statistics reduced on the
-    cluster) and numpy chunks: both give numpy statistics, so the fit is
-    that of all rows, as fit's."""
+    cluster) and numpy chunks in any order: both give numpy statistics, so
+    the fit is that of all rows, as fit's; a later dask chunk whose weights
+    are all zero changes nothing, as a numpy one."""
     rng = np.random.default_rng(2)
     X = rng.standard_normal((900, 4))
     y = X @ [1.0, -1.0, 2.0, 0.0] + 1.0 + rng.standard_normal(900)
-    streamed = PinvRegressor()
-    streamed.partial_fit(da.from_array(X[:500], chunks=100), da.from_array(y[:500]))
-    streamed.partial_fit(X[500:], y[500:])
-    assert streamed.n_features_in_ == 4
+    kinds = order.split("-")
+
+    def chunk(kind, *arrays):
+        if kind == "numpy":
+            return arrays
+        return tuple(da.from_array(a, chunks=100) for a in arrays)
+
+    parts = [slice(0, 500), slice(500, 900)]
+    streamed, lasso = PinvRegressor(), skla.GDRegressor(penalty="l1", alpha=0.1)
+    svd = skla.TruncatedSVDCompressor(2)
+    for kind, rows in zip(kinds, parts, strict=True):
+        streamed.partial_fit(*chunk(kind, X[rows], y[rows]))
+        lasso.partial_fit(*chunk(kind, X[rows], y[rows]))
+        svd.partial_fit(*chunk(kind, X[rows]))
+    assert streamed.n_features_in_ == lasso.n_features_in_ == svd.n_features_in_ == 4
     assert relative(streamed.coef_, PinvRegressor().fit(X, y).coef_) < 1e-12
-    svd = skla.TruncatedSVDCompressor(2).partial_fit(da.from_array(X[:500], chunks=100))
-    svd.partial_fit(X[500:])
+    full_lasso = skla.GDRegressor(penalty="l1", alpha=0.1).fit(X, y)
+    assert_allclose(lasso.coef_, full_lasso.coef_, rtol=1e-6, atol=1e-9)
     ref = skla.TruncatedSVDCompressor(2, algorithm="full").fit(X)
     assert_allclose(svd.singular_values_, ref.singular_values_, rtol=1e-12)
+    nothing = chunk(kinds[-1], X[:50], y[:50], np.zeros(50))
+    streamed.partial_fit(*nothing)
+    assert relative(streamed.coef_, PinvRegressor().fit(X, y).coef_) < 1e-12
+
+
+def test_dask_outputs_stay_lazy_for_rows_of_unknown_number(client):
+    """predict and transform need only X's columns: rows of unknown number
+    (after boolean indexing) give a lazy result, and a DataFrame is not
+    computed to count its rows."""
+    X = np.random.default_rng(3).standard_normal((60, 3))
+    Xd = da.from_array(X, chunks=20)
+    est = PinvRegressor().fit(Xd, X @ [1.0, 2.0, 3.0])
+    svd = skla.TruncatedSVDCompressor(2).fit(Xd)
+    kept = Xd[Xd[:, 0] > 0]
+    predictions, Z = est.predict(kept), svd.transform(kept)
+    assert np.isnan(predictions.shape[0])
+    assert np.isnan(Z.shape[0])
+    rows = X[:, 0] > 0
+    assert_allclose(predictions.compute(), est.predict(X[rows]), rtol=1e-12)
+    assert_allclose(Z.compute(), svd.transform(X[rows]), rtol=1e-12)
+
+
+def test_a_failed_sgd_fit_on_dask_leaves_the_model_as_it_was(client):
+    """The epochs run on a copy: a NaN in a chunk raises, and the fitted
+    model keeps its coefficients and its DataFrame's column names."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((80, 3))
+    y = X @ [1.0, 2.0, 3.0]
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    model = skla.SGDMiniBatchRegressor(max_iter=3, tol=None, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(frame, y)
+    coef = model.coef_.copy()
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(_with_nan(X, 30), da.from_array(y, chunks=10))
+    assert_allclose(model.coef_, coef)
+    assert list(model.feature_names_in_) == ["a", "b", "c"]

@@ -1,5 +1,5 @@
 """TruncatedSVDCompressor on wide dask arrays: the randomized range finder
-whose products run on the cluster (``skla._dask_svd``), and the route choice.
+whose products run on the cluster (``skla._backends.dask.svd``), and the route choice.
 
 The cluster is the ``client`` fixture of ``conftest.py``: a LocalCluster on
 127.0.0.1 only, two worker processes with 1 GiB each.

@@ -530,3 +530,20 @@ def test_tall_float32_constant_column_and_small_spread_as_linear_regression():
         ours.fit(X, y)
         assert ours.coef_[1] == 0.0
         assert_allclose(ours.coef_, exact.coef_, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("make", [PinvRegressor, GDRegressor])
+def test_predict_dtype_follows_x_and_the_intercept_as_linear_regression(make):
+    """A float64 fit predicts float32 X in float64 (coef_ in X's dtype, the
+    float64 intercept_ added), as LinearRegression does; a float32 fit
+    predicts float32 X in float32."""
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 3))
+    y = X @ [1.0, 2.0, 3.0] + 4.0
+    X32 = X.astype(np.float32)
+    ref = LinearRegression().fit(X, y).predict(X32)
+    ours = make().fit(X, y).predict(X32)
+    assert ours.dtype == ref.dtype == np.float64
+    assert make().fit(X32, y.astype(np.float32)).predict(X32).dtype == np.float32

@@ -5,8 +5,9 @@ module             input, and how each fit runs there
 =================  ========================================================
 ``memory``         numpy arrays, scipy.sparse CSR/CSC: the solver
                    components and the SGD engine on the rows themselves
-``stream``         ``partial_fit``'s chunks (in memory or on a device):
-                   their row statistics merged exactly, call by call
+``stream``         ``partial_fit``'s chunks (in memory, on dask or on a
+                   device): their row statistics merged exactly, call by
+                   call
 ``dask``           dask arrays, DataFrames, Series: row statistics reduced
                    in a tree, map-reduces of a loss, the range finder's
                    products, SGD's ``partial_fit`` at the chunks; lazy

@@ -19,7 +19,6 @@ __all__ = [
     "FitData",
     "check_columns",
     "float_dtype",
-    "unsupported",
 ]
 
 #: ``validate``'s y for a transformer (y None is a regressor's missing y).
@@ -29,9 +28,13 @@ NO_Y = object()
 class FitData(NamedTuple):
     """A fit's validated input, where it lives.
 
-    ``Y`` is 2-D (None for a transformer); ``y_ndim`` is y's number of
-    dimensions, which decides the shape of ``coef_``; ``dtype`` is the
-    numpy float dtype of X (the fitted attributes take it).
+    ``Y`` is 2-D in memory and on a device; on dask it keeps y's shape and
+    each chunk is made 2-D where it is read (None for a transformer).
+    ``y_ndim`` is y's number of dimensions, which decides the shape of
+    ``coef_``; ``dtype`` is the numpy float dtype of X (the fitted
+    attributes take it).  ``allow_all_zero_weights`` tells a backend that
+    reads the weights only when it reduces the rows (dask) that a later
+    ``partial_fit`` chunk may weigh nothing.
     """
 
     X: Any
@@ -39,6 +42,7 @@ class FitData(NamedTuple):
     sample_weight: Any = None
     y_ndim: int | None = None
     dtype: Any = np.float64
+    allow_all_zero_weights: bool = False  # where the weights are read later
 
     @property
     def shape(self):
@@ -55,14 +59,6 @@ class FitData(NamedTuple):
 def float_dtype(dtype):
     """``dtype`` if it is float32 or float64, else float64 (a numpy dtype)."""
     return np.dtype(dtype) if dtype in (np.float32, np.float64) else np.dtype("float64")
-
-
-def unsupported(what, where):
-    """The error for a component or option that has no route on a backend."""
-    return ValueError(
-        f"{what} has no route for {where} input: it runs on numpy arrays only. "
-        "Pass numpy arrays (for a torch tensor, X.cpu().numpy())."
-    )
 
 
 def check_columns(n, n_columns):

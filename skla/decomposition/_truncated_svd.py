@@ -217,6 +217,7 @@ class TruncatedSVDCompressor(
     @_fit_context(prefer_skip_nested_validation=True)
     def _fit(self, X, *, coordinates_wanted):
         """fit, returning ``X V_k`` if ``coordinates_wanted`` (else None)."""
+        stream.forget(self)  # partial_fit starts over
         backend = backend_for(X)
         # Dense entries are checked by the pass that sums their squares.
         data = backend.validate(self, X, dense_finite=False)
@@ -241,7 +242,6 @@ class TruncatedSVDCompressor(
         self._set_fit(fit, *data.shape, data.dtype)
         self.algorithm_ = solver
         backend.publish(self, _ARRAY_ATTRIBUTES)
-        stream.forget(self)
         return Z
 
     def _solver(self):

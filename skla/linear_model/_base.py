@@ -1,6 +1,7 @@
-"""What skla's linear regressors share: validation, weighted centring, predict.
+"""What skla's linear regressors share: components, ``coef_``, predict.
 
-The estimator layer only: numerics live in the solvers and algorithms.
+The estimator layer only: validation and the passes over the rows live in
+the backends (:mod:`skla._backends`), numerics in the algorithms.
 
 **Sample weights.**  Each regressor reads ``sample_weight`` as its
 scikit-learn counterpart does, so that one is a drop-in for the other; the
@@ -20,6 +21,8 @@ SGDMiniBatchRegressor it scales that row's step instead.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 from sklearn.base import MultiOutputMixin, RegressorMixin
@@ -99,13 +102,17 @@ class LinearRegressorMixin(MultiOutputMixin, RegressorMixin):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
-            Predictions, in the dtype of ``coef_`` (float32 stays float32).
+            Predictions, in X's float dtype promoted with ``intercept_``'s:
+            float32 X and a float32 fit give float32.  A dask X gives a lazy
+            dask array, an array-API X an array of its namespace.
         """
         check_is_fitted(self)
         check_same_namespace(X, self, attribute="coef_", method="predict")
         outputs = None if self.coef_.ndim == 1 else self.coef_.shape[0]
-        arrays = (self.coef_, self.intercept_)
-        return backend_for(X).apply(self, X, _linear, arrays, n_outputs=outputs)
+        # coef_ in X's dtype; intercept_ as fitted, so a float64 model
+        # predicts float32 X in float64, as scikit-learn's linear models.
+        linear = partial(_linear, intercept=self.intercept_)
+        return backend_for(X).apply(self, X, linear, (self.coef_,), n_outputs=outputs)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

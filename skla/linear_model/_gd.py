@@ -199,6 +199,7 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
+        stream.forget(self)  # partial_fit starts over
         backend = backend_for(X)
         data = backend.validate(self, X, y, sample_weight)
         loss, penalty = self._resolve_loss_and_penalty()
@@ -229,7 +230,6 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         self.loss_, self.penalty_, self.learning_rate_ = loss, penalty, step
         self._set_result(result, coef, intercept, data)
         backend.publish(self, ("coef_", "intercept_"))
-        stream.forget(self)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -194,6 +194,7 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
+        stream.forget(self)  # partial_fit starts over
         backend = backend_for(X)
         data = backend.validate(self, X, y, sample_weight)
         # Data near 1e±160 are solved scaled by powers of two (exact).  A
@@ -213,7 +214,6 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
 
         self._set_fit(backend.at_scale(fit, data, errors), data)
         backend.publish(self, _ARRAY_ATTRIBUTES)
-        stream.forget(self)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)

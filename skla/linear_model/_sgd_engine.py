@@ -4,8 +4,9 @@ The components and settings the mini-batch engine runs with, the starting
 point, the exact rescaling of extreme data under ``learning_rate="auto"``,
 the early-stopping split, and the engine of one ``partial_fit`` chunk.
 Functions of the estimator (``model``): they read its parameters and its
-last state, and set only the resolved components (``loss_``, ``penalty_``,
-``learning_rate_``).
+last state; :func:`engine_settings` sets the resolved components (``loss_``,
+``penalty_``, ``learning_rate_``), and :func:`record_pass` and
+:func:`finish` the fitted attributes of a pass or a fit.
 """
 
 from __future__ import annotations

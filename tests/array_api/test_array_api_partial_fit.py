@@ -120,3 +120,27 @@ def test_chunks_from_two_namespaces_or_devices_are_refused(regression):
             ValueError, match=r"array_api_strict.*after chunks of numpy"
         ):
             svd.partial_fit(xp.asarray(X[100:200]))
+
+
+def test_a_refused_fit_leaves_the_estimator_as_it_was(regression):
+    """A route refused on the array API (a numpy-only solver, loss or
+    estimator) is refused before anything is set: the numpy fit before it
+    keeps its n_features_in_ and still predicts."""
+    from skla import SGDMiniBatchRegressor
+
+    X, y, _ = regression
+    narrow = X[:, :2]
+    models = [
+        (PinvRegressor(solver="lsqr"), r"solver='lsqr'"),
+        (GDRegressor(loss="huber"), r"loss='huber'"),
+        (SGDMiniBatchRegressor(max_iter=5, tol=None), "SGDMiniBatchRegressor"),
+    ]
+    for est, match in models:
+        est.fit(narrow, y[:, 0])
+        with (
+            config_context(array_api_dispatch=True),
+            pytest.raises(ValueError, match=match),
+        ):
+            est.fit(xp.asarray(X), xp.asarray(y[:, 0]))
+        assert est.n_features_in_ == 2
+        assert est.predict(narrow).shape == (len(X),)

@@ -8,6 +8,8 @@ namespace and device (:meth:`ArrayAPI.publish`).
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
@@ -33,6 +35,7 @@ class ArrayAPI:
     def __init__(self, ns: Namespace):
         self.ns = ns
         self.name = ns.name
+        self._columns = None  # a new fit's (n_features_in_, feature_names_in_)
         # The row statistics' dtype: float32 on a device without float64.
         self.compute_dtype = np.dtype(np.float64 if ns.has_float64 else np.float32)
         self.fitted_in = str(ns)  # the namespace and device of the fitted arrays
@@ -49,15 +52,20 @@ class ArrayAPI:
         dense_finite=True,
     ):
         """``validate_data`` in X's namespace: y and the weights follow X to
-        its namespace and device."""
+        its namespace and device.  A new fit's ``n_features_in_`` and
+        ``feature_names_in_`` wait for :meth:`publish` (read off a copy of
+        the estimator): a fit refused later -- a solver or loss without a
+        route here -- leaves the estimator as it was."""
         xp = self.ns.xp
         floats = [xp.float64, xp.float32]
+        checked = copy.copy(estimator) if reset else estimator
         if y is NO_Y:  # a transformer's rows
-            X = validate_data(estimator, X, dtype=floats, reset=reset)
+            X = validate_data(checked, X, dtype=floats, reset=reset)
+            self._columns = _columns(checked) if reset else None
             return FitData(X, dtype=self._numpy_dtype(X))
         y, sample_weight = self.ns.follow(y, sample_weight)
         X, y = validate_data(
-            estimator,
+            checked,
             X,
             y,
             dtype=floats,
@@ -65,6 +73,7 @@ class ArrayAPI:
             multi_output=True,
             y_numeric=True,
         )
+        self._columns = _columns(checked) if reset else None
         Y = xp.reshape(xp.astype(y, X.dtype), (y.shape[0], -1))
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
@@ -154,7 +163,19 @@ class ArrayAPI:
         return function(X, *cast)
 
     def publish(self, estimator, names):
+        """The fitted arrays ``names`` moved to X's namespace and device, and
+        a new fit's input columns set."""
         self.ns.move_attributes(estimator, names)
+        if self._columns is not None:
+            estimator.n_features_in_, names_in = self._columns
+            estimator.__dict__.pop("feature_names_in_", None)
+            if names_in is not None:
+                estimator.feature_names_in_ = names_in
 
     def to_numpy(self, a):
         return self.ns.to_numpy(a)
+
+
+def _columns(estimator):
+    """``(n_features_in_, feature_names_in_ or None)`` as validation set them."""
+    return estimator.n_features_in_, getattr(estimator, "feature_names_in_", None)

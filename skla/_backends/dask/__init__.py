@@ -74,7 +74,8 @@ class Dask:
         Y = rows_like(X, y, "y")
         if sample_weight is not None:
             sample_weight = rows_like(X, sample_weight, "sample_weight")
-        return FitData(X, Y, sample_weight, Y.ndim, dtype)
+        zero_weights = allow_all_zero_weights  # checked by the first reduction
+        return FitData(X, Y, sample_weight, Y.ndim, dtype, zero_weights)
 
     def _rows(self, estimator, X, *, reset):
         """X's chunks, and its columns checked against the fit (scikit-
@@ -84,12 +85,16 @@ class Dask:
         and a fit that fails there leaves the estimator as it was."""
         X, meta = as_array(X, "X")
         X = check_rows(X)
+        self._check_columns(estimator, X, meta, reset=reset)
+        return X
+
+    def _check_columns(self, estimator, X, meta, *, reset):
         columns = meta if meta is not None else np.empty((0, X.shape[1]))
+        self._columns = None  # what publish sets: a new fit's columns
         if reset:
             self._columns = (X.shape[1], _get_feature_names(columns))
         else:
             validate_data(estimator, columns, reset=False, skip_check_array=True)
-        return X
 
     def local_rows(self, estimator, X, y, sample_weight=None, *, what, **options):
         """The chunk computed into this process, then validated in memory
@@ -105,8 +110,16 @@ class Dask:
         return fit(1.0)
 
     def row_statistics(self, data, *, centre, gram=False, ranges=False):
+        X, Y, w = data.X, data.Y, data.sample_weight
+        zero = data.allow_all_zero_weights
         return row_statistics(
-            data.X, data.Y, data.sample_weight, centre=centre, gram=gram, ranges=ranges
+            X,
+            Y,
+            w,
+            centre=centre,
+            gram=gram,
+            ranges=ranges,
+            allow_all_zero_weights=zero,
         )
 
     def least_squares(self, data, solver, *, alpha, rtol, centre, x_scale, copy_X):
@@ -183,10 +196,14 @@ class Dask:
     def apply(self, estimator, X, function, arrays, *, n_outputs, n_columns=None):
         """Checked against the fit now (the shapes are known); computed
         lazily, chunk by chunk, in X's float dtype."""
+        X, meta = as_array(X, "X", sizes=False)  # the rows may stay unknown
+        if X.ndim != 2:
+            raise ValueError(
+                f"Expected a 2-D dask array for X, got {X.ndim} dimension(s)."
+            )
         if n_columns is None:
-            X = self._rows(estimator, X, reset=False)
+            self._check_columns(estimator, X, meta, reset=False)
         else:
-            X = check_rows(as_array(X, "X")[0])
             check_columns(X.shape[1], n_columns)
         dtype = float_dtype(X.dtype)
         return map_rows(function, X, tuple(arrays), n_outputs, dtype)
@@ -194,6 +211,8 @@ class Dask:
     def publish(self, estimator, names):
         """The fitted arrays are numpy's already; the input's columns are
         set now that the fit has succeeded."""
+        if self._columns is None:  # a later chunk of a stream: checked
+            return
         n_features, feature_names = self._columns
         estimator.n_features_in_ = n_features
         if feature_names is None:

@@ -59,10 +59,11 @@ def raise_failure(result):
     return result
 
 
-def as_array(a, name):
-    """A dask DataFrame or Series as an array with known chunk sizes (one
-    pass to count each chunk's rows), and the DataFrame's empty
-    ``_meta`` (its columns and dtypes; None for anything else).
+def as_array(a, name, *, sizes=True):
+    """A dask DataFrame or Series as an array -- with known chunk sizes if
+    ``sizes`` (one pass to count each chunk's rows: a fit needs them, a
+    lazy prediction does not) -- and the DataFrame's empty ``_meta`` (its
+    columns and dtypes; None for anything else).
 
     Raises a clear error for non-numeric columns, naming them.
     """
@@ -89,7 +90,8 @@ def as_array(a, name):
     # counts the rows of the frame's partitions, which the optimizer may
     # group otherwise than the array's (dask issue 12411: a column subset
     # of a parquet frame fails).
-    return a.to_dask_array().compute_chunk_sizes(), meta
+    array = a.to_dask_array()
+    return (array.compute_chunk_sizes() if sizes else array), meta
 
 
 def check_rows(X):
@@ -221,12 +223,22 @@ def tree_reduce(parts, combine):
 
 
 def row_statistics(
-    X, y, sample_weight, *, centre, gram=False, ranges=False, tolerate_range=False
+    X,
+    y,
+    sample_weight,
+    *,
+    centre,
+    gram=False,
+    ranges=False,
+    tolerate_range=False,
+    allow_all_zero_weights=False,
 ) -> RowStatistics | None:
     """The :class:`RowStatistics` of the rows of dask arrays, one pass.
 
     ``y`` None means no targets (an SVD of X).  With ``tolerate_range``, a
     scatter matrix whose squares would overflow is None, not an error.
+    Rows whose weights sum to zero are refused, as in memory, unless
+    ``allow_all_zero_weights`` (a later chunk of a ``partial_fit`` stream).
 
     Columns are gathered into whole rows per chunk (``rechunk``); each
     chunk's statistics are computed on its worker and merged pairwise in a
@@ -240,7 +252,8 @@ def row_statistics(
     chunk = dask.delayed(_chunk, pure=False)
     options = (centre, gram, ranges, tolerate_range)
     parts = [chunk(*blocks, *options) for blocks in row_blocks(X, y, sample_weight)]
-    return _weighed(raise_failure(tree_reduce(parts, _merge).compute()))
+    statistics = raise_failure(tree_reduce(parts, _merge).compute())
+    return statistics if allow_all_zero_weights else _weighed(statistics)
 
 
 def block_statistics(blocks, *, centre, gram=False, ranges=False):

@@ -8,6 +8,7 @@ optimality check as a map-reduce over the chunks (:mod:`.loss`).
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
@@ -30,13 +31,16 @@ def fit_epochs(model, data, *, coef_init=None, intercept_init=None):
             "early_stopping nor coef_init/intercept_init yet; fit the "
             "chunks with partial_fit instead."
         )
-    # The chunks are arrays: the columns' names are set once the fit is done.
-    model.__dict__.pop("feature_names_in_", None)
+    # The epochs run on a copy (the local schedulers update the model in
+    # place), so a fit that fails leaves the estimator as it was.  The
+    # chunks are arrays: the columns' names are set once the fit is done.
+    trial = copy.deepcopy(model)
+    trial.__dict__.pop("feature_names_in_", None)
     if not model.warm_start:
         for name in ("_sgd", "coef_", "intercept_", "t_"):
-            model.__dict__.pop(name, None)
+            trial.__dict__.pop(name, None)
     order = check_random_state(model.random_state)
-    fitted, run = sgd_epochs(model, data.X, data.Y, data.sample_weight, order)
+    fitted, run = sgd_epochs(trial, data.X, data.Y, data.sample_weight, order)
     model.__dict__.update(fitted.__dict__)  # the worker's copy, back here
     model.n_iter_, model.loss_curve_ = run.n_iter, run.loss_curve
     model.best_loss_ = float(run.best_loss)
