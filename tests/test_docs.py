@@ -3,13 +3,18 @@ pytest collects docs/user_guide/*.rst, see pyproject.toml)."""
 
 from pathlib import Path
 
+import pytest
+
 import skla
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def test_the_user_guide_is_collected_as_doctests():
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        tomllib = pytest.importorskip("tomli")
 
     config = tomllib.loads((DOCS.parent / "pyproject.toml").read_text())
     pytest_config = config["tool"]["pytest"]["ini_options"]
