@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from typing import Any, TypeVar, overload
 
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, StrOptions
@@ -44,17 +46,20 @@ __all__ = [
     "unregister",
 ]
 
+#: A factory: a class, or a callable returning a new component.
+Factory = TypeVar("Factory", bound=Callable[..., Any])
+
 
 @dataclass
 class _Kind:
     group: str
     methods: tuple[str, ...]
     description: str
-    factories: dict = field(default_factory=dict)
+    factories: dict[str, Callable[..., Any]] = field(default_factory=dict)
     entry_points_loaded: bool = False
 
 
-_KINDS = {
+_KINDS: dict[str, _Kind] = {
     "lstsq_solver": _Kind("skla.lstsq_solvers", ("solve",), "least-squares solver"),
     "loss": _Kind("skla.losses", ("value", "gradient"), "loss"),
     "penalty": _Kind("skla.penalties", ("value", "prox"), "penalty"),
@@ -111,7 +116,7 @@ def kinds() -> tuple[str, ...]:
     return tuple(sorted(_KINDS))
 
 
-def describe(kind: str) -> dict:
+def describe(kind: str) -> dict[str, Any]:
     """``{"group", "methods", "description"}`` of a kind: its entry-point group,
     the methods its protocol requires, and its name in messages.
 
@@ -129,7 +134,21 @@ def describe(kind: str) -> dict:
     }
 
 
-def register(kind: str, name: str, factory=None, *, replace: bool = False):
+@overload
+def register(
+    kind: str, name: str, factory: None = None, *, replace: bool = False
+) -> Callable[[Factory], Factory]: ...
+@overload
+def register(
+    kind: str, name: str, factory: Factory, *, replace: bool = False
+) -> Factory: ...
+def register(
+    kind: str,
+    name: str,
+    factory: Callable[..., Any] | None = None,
+    *,
+    replace: bool = False,
+) -> Callable[..., Any]:
     """Register ``factory`` (a class, or a callable returning a component) as ``name``.
 
     Without ``factory``, returns a class decorator.  Taking a registered name
@@ -209,7 +228,7 @@ def reload_entry_points(kind: str | None = None) -> None:
         _load_entry_points(_kind(name))
 
 
-def check_protocol(kind: str, component, *, param: str = "component") -> None:
+def check_protocol(kind: str, component: object, *, param: str = "component") -> None:
     """Raise a TypeError naming the protocol methods ``component`` lacks."""
     spec = _kind(kind)
     missing = [m for m in spec.methods if not callable(getattr(component, m, None))]
@@ -222,7 +241,7 @@ def check_protocol(kind: str, component, *, param: str = "component") -> None:
         )
 
 
-def resolve(kind: str, value, *, param: str, **shared_params):
+def resolve(kind: str, value: object, *, param: str, **shared_params: Any) -> Any:
     """A component from a parameter value: a registered name or an object.
 
     A name calls its factory with those of ``shared_params`` its signature
@@ -256,7 +275,7 @@ def resolve(kind: str, value, *, param: str, **shared_params):
     return component
 
 
-def _accepted(factory, params):
+def _accepted(factory: Callable[..., Any], params: dict[str, Any]) -> dict[str, Any]:
     """The entries of ``params`` that ``factory`` takes as keyword arguments."""
     try:
         accepted = inspect.signature(factory).parameters
@@ -275,14 +294,14 @@ class RegisteredName(StrOptions):
         super().__init__(set())
         self.kind = kind
 
-    def is_satisfied_by(self, val):
+    def is_satisfied_by(self, val: object) -> bool:
         return isinstance(val, str) and val in _kind(self.kind).factories
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"a str among {{{', '.join(repr(n) for n in names(self.kind))}}}"
 
 
-def parameter_constraint(kind: str) -> list:
+def parameter_constraint(kind: str) -> list[Any]:
     """The ``_parameter_constraints`` entry of a pluggable parameter: a
     registered name, or an object with the protocol's methods."""
     return [RegisteredName(kind), HasMethods(list(_KINDS[kind].methods))]

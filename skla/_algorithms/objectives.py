@@ -263,7 +263,7 @@ class PosedObjective(NamedTuple):
 
     objective: Any
     theta0: np.ndarray
-    coefficients: Callable[[np.ndarray], tuple]
+    coefficients: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
 
 
 def posed_on_rows(problem, loss, *, fit_intercept, coef=None, intercept=None):

@@ -25,13 +25,14 @@ Data flow one way: estimator → backend → algorithm → component.
 
 from __future__ import annotations
 
+from ..utils._typing import MatrixLike
 from .base import Backend, FitData
 from .memory import MEMORY
 
 __all__ = ["Backend", "FitData", "backend_for"]
 
 
-def backend_for(X) -> Backend:
+def backend_for(X: MatrixLike) -> Backend:
     """The backend of input X: dask for a dask collection, the array API
     for an array of another namespace under ``array_api_dispatch``, memory
     for everything else (numpy, scipy.sparse, lists, pandas...).

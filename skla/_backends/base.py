@@ -82,7 +82,17 @@ class Backend(Protocol):
     compute_dtype: np.dtype  # the dtype its row statistics are computed in
     fitted_in: str  # the namespace (and device) of the fitted arrays
 
-    def validate(self, estimator, X, y=NO_Y, sample_weight=None, **options):
+    def validate(
+        self,
+        estimator,
+        X,
+        y=NO_Y,
+        sample_weight=None,
+        *,
+        reset=True,
+        allow_all_zero_weights=False,
+        dense_finite=True,
+    ) -> FitData:
         """The input checked as ``validate_data`` does in memory (and with
         its words), as early as the shapes allow; sets or checks
         ``n_features_in_`` and ``feature_names_in_``."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -114,7 +114,7 @@ class LstsqProblem:
     True
     """
 
-    X: object
+    X: Any  # ndarray or scipy.sparse matrix
     Y: np.ndarray
     sample_weight: np.ndarray | None
     X_offset: np.ndarray | None
@@ -255,7 +255,7 @@ class LstsqProblem:
         a_buf = b_buf = None
         for rows in self.row_blocks(n_rows):
             size = rows.stop - rows.start
-            if a_buf is None:
+            if a_buf is None or b_buf is None:
                 a_buf = np.empty((size, self.shape[1]))
                 b_buf = np.empty((size, self.n_targets))
             yield self.block(rows, a_buf[:size], b_buf[:size])

@@ -88,7 +88,7 @@ class Loss(Protocol):
 class _SeparableLoss(Component):
     """A loss ``Σ v_i ℓ(r_i)`` of the residual ``r = y - p``."""
 
-    smoothness = None
+    smoothness: float | None = None
     quadratic = False
     separable = True
 

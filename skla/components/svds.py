@@ -19,7 +19,7 @@ __all__ = ["ArpackSVD", "PropackSVD"]
 class _SvdsSolver(Component):
     """scipy.sparse.linalg.svds with a fixed solver, sorted and deterministic."""
 
-    solver = None
+    solver: str | None = None
 
     def __init__(self, tol=0.0):
         self.tol = tol

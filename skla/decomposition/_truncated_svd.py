@@ -10,7 +10,6 @@ from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    _fit_context,
 )
 from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
@@ -21,7 +20,10 @@ from .._algorithms.svd_figures import (  # noqa: F401 (tests import it from here
     total_variance as _total_variance,
 )
 from .._backends import backend_for, stream
+from .._doc_links import DocLinkMixin
+from ..components.svd import SVDSolver
 from ..plugins import parameter_constraint, resolve
+from ..utils._typing import ArrayResult, MatrixLike, fit_context
 
 __all__ = ["TruncatedSVDCompressor"]
 
@@ -36,7 +38,7 @@ _ARRAY_ATTRIBUTES = (
 
 
 class TruncatedSVDCompressor(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     r"""Rank-k approximation by truncated SVD, with what it costs and keeps.
 
@@ -154,14 +156,14 @@ class TruncatedSVDCompressor(
 
     def __init__(
         self,
-        n_components=2,
+        n_components: int | float = 2,
         *,
-        algorithm="auto",
-        n_oversamples=10,
-        n_iter="auto",
-        random_state=None,
-        tol=0.0,
-    ):
+        algorithm: str | SVDSolver = "auto",
+        n_oversamples: int = 10,
+        n_iter: int | str = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        tol: float = 0.0,
+    ) -> None:
         self.n_components = n_components
         self.algorithm = algorithm
         self.n_oversamples = n_oversamples
@@ -169,7 +171,7 @@ class TruncatedSVDCompressor(
         self.random_state = random_state
         self.tol = tol
 
-    def fit(self, X, y=None):
+    def fit(self, X: MatrixLike, y: object = None) -> TruncatedSVDCompressor:
         """Find the top singular triplets of X.
 
         fit returns no coordinates: the solver is asked not to form the
@@ -192,7 +194,7 @@ class TruncatedSVDCompressor(
         self._fit(X, coordinates_wanted=False)
         return self
 
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X: MatrixLike, y: object = None) -> ArrayResult:
         """Fit and return ``transform(X)``, the coordinates ``X V_k``.
 
         They equal ``fit(X).transform(X)`` exactly, for every algorithm:
@@ -214,7 +216,7 @@ class TruncatedSVDCompressor(
         """
         return self._fit(X, coordinates_wanted=True)
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def _fit(self, X, *, coordinates_wanted):
         """fit, returning ``X V_k`` if ``coordinates_wanted`` (else None)."""
         stream.forget(self)  # partial_fit starts over
@@ -254,8 +256,8 @@ class TruncatedSVDCompressor(
             tol=self.tol,
         )
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: MatrixLike, y: object = None) -> TruncatedSVDCompressor:
         """Add a chunk of rows: the fit is then the exact one of all rows seen.
 
         The rows enter through their mean and the R factor of the centred
@@ -315,7 +317,7 @@ class TruncatedSVDCompressor(
         self.reconstruction_error_ = fit.figures.reconstruction_error
         self.compression_ratio_ = m * n / (self.n_components_ * (m + n + 1))
 
-    def transform(self, X):
+    def transform(self, X: MatrixLike) -> ArrayResult:
         """Project X onto the right singular vectors, ``Z = X V_k``.
 
         Parameters
@@ -334,7 +336,7 @@ class TruncatedSVDCompressor(
             self, X, coordinates, (self.components_,), n_outputs=self.n_components_
         )
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: MatrixLike) -> ArrayResult:
         """Map coordinates back to the data space, ``X̂ = Z V_kᵀ``.
 
         Parameters

@@ -30,12 +30,14 @@ from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils.validation import check_is_fitted
 
 from .._backends import backend_for
+from .._doc_links import DocLinkMixin
 from ..plugins import resolve
+from ..utils._typing import ArrayResult, MatrixLike
 
 __all__ = ["LinearRegressorMixin"]
 
 
-class LinearRegressorMixin(MultiOutputMixin, RegressorMixin):
+class LinearRegressorMixin(DocLinkMixin, MultiOutputMixin, RegressorMixin):
     """Shared fit preparation and prediction for ``y ≈ X coef_ᵀ + intercept_``.
 
     Subclasses validate and fit through their input's backend
@@ -91,7 +93,7 @@ class LinearRegressorMixin(MultiOutputMixin, RegressorMixin):
             self.coef_ = coef
             self.intercept_ = intercept if self.fit_intercept else 0.0
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> ArrayResult:
         """Predict with the linear model, ``X @ coef_.T + intercept_``.
 
         Parameters

@@ -6,15 +6,18 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
 
 from .._algorithms.fista import proximal_gradient
 from .._algorithms.objectives import posed_on_statistics
 from .._backends import backend_for, stream
-from ..components.penalties import rescaled
+from ..components.losses import Loss
+from ..components.penalties import Penalty, rescaled
+from ..components.step_sizes import StepSize
 from ..exceptions import DivergenceError
 from ..plugins import parameter_constraint, resolve
+from ..utils._typing import MatrixLike, fit_context
 from ._base import LinearRegressorMixin
 
 __all__ = ["GDRegressor"]
@@ -152,19 +155,19 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        loss="squared_error",
-        penalty=None,
-        alpha=0.0001,
-        l1_ratio=0.15,
-        epsilon=0.1,
-        fit_intercept=True,
-        learning_rate="auto",
-        eta0=0.01,
-        max_iter=1000,
-        tol=1e-6,
-        warm_start=False,
-        verbose=0,
-    ):
+        loss: str | Loss = "squared_error",
+        penalty: str | Penalty | None = None,
+        alpha: float = 0.0001,
+        l1_ratio: float = 0.15,
+        epsilon: float = 0.1,
+        fit_intercept: bool = True,
+        learning_rate: str | StepSize = "auto",
+        eta0: float = 0.01,
+        max_iter: int = 1000,
+        tol: float = 1e-6,
+        warm_start: bool = False,
+        verbose: int | bool = 0,
+    ) -> None:
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -178,8 +181,10 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self, X: MatrixLike, y: MatrixLike, sample_weight: MatrixLike | None = None
+    ) -> GDRegressor:
         """Fit the linear model by gradient descent.
 
         Parameters
@@ -232,8 +237,10 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         backend.publish(self, ("coef_", "intercept_"))
         return self
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(
+        self, X: MatrixLike, y: MatrixLike, sample_weight: MatrixLike | None = None
+    ) -> GDRegressor:
         """Add a chunk of rows: the fit is then that of all rows seen.
 
         For ``loss="squared_error"`` (any penalty) the objective depends on
@@ -303,7 +310,8 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         alpha = float(self.alpha)
         result = self._solve(posed.objective, loss, penalty, alpha, step, posed.theta0)
         self.loss_, self.penalty_, self.learning_rate_ = loss, penalty, step
-        self._set_result(result, *posed.coefficients(result.coef), data)
+        coef, intercept = posed.coefficients(result.coef)
+        self._set_result(result, coef, intercept, data)
         backend.publish(self, ("coef_", "intercept_"))
         stream.keep(self, backend, statistics)
         return self

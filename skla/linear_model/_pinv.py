@@ -6,12 +6,14 @@ from numbers import Real
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
 
 from .._algorithms.least_squares import solve_statistics
 from .._backends import backend_for, stream
+from ..components.lstsq import LstsqSolver
 from ..plugins import parameter_constraint
+from ..utils._typing import MatrixLike, fit_context
 from ._base import LinearRegressorMixin
 
 __all__ = ["PinvRegressor"]
@@ -162,16 +164,24 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
     }
 
     def __init__(
-        self, *, fit_intercept=True, alpha=0.0, rtol=None, solver="auto", copy_X=True
-    ):
+        self,
+        *,
+        fit_intercept: bool = True,
+        alpha: float = 0.0,
+        rtol: float | None = None,
+        solver: str | LstsqSolver = "auto",
+        copy_X: bool = True,
+    ) -> None:
         self.fit_intercept = fit_intercept
         self.alpha = alpha
         self.rtol = rtol
         self.solver = solver
         self.copy_X = copy_X
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self, X: MatrixLike, y: MatrixLike, sample_weight: MatrixLike | None = None
+    ) -> PinvRegressor:
         """Fit the minimum-norm least-squares (or ridge) coefficients.
 
         Parameters
@@ -216,8 +226,10 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         backend.publish(self, _ARRAY_ATTRIBUTES)
         return self
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(
+        self, X: MatrixLike, y: MatrixLike, sample_weight: MatrixLike | None = None
+    ) -> PinvRegressor:
         """Add a chunk of rows: the fit is then exactly that of all rows seen.
 
         The rows enter through mergeable statistics (their weighted means

@@ -5,22 +5,20 @@ from __future__ import annotations
 from numbers import Integral, Real
 from typing import ClassVar
 
+import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
 
 from .._algorithms.convergence import refuse_oscillation
 from .._backends import backend_for
-from ..exceptions import DivergenceError
+from ..components.losses import Loss
+from ..components.penalties import Penalty
+from ..components.schedules import Schedule
 from ..plugins import parameter_constraint
+from ..utils._typing import MatrixLike, fit_context
 from ._base import LinearRegressorMixin
-from ._sgd_engine import (
-    chunk_engine,
-    engine_settings,
-    epochs_in_memory,
-    finish,
-    record_pass,
-)
+from ._sgd_engine import chunk_engine, finish, fit_in_memory, record_pass
 
 __all__ = ["SGDMiniBatchRegressor"]
 
@@ -239,27 +237,27 @@ class SGDMiniBatchRegressor(LinearRegressorMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        loss="squared_error",
-        penalty="l2",
-        alpha=0.0001,
-        l1_ratio=0.15,
-        fit_intercept=True,
-        batch_size=32,
-        max_iter=1000,
-        tol=1e-3,
-        shuffle=True,
-        verbose=0,
-        epsilon=0.1,
-        random_state=None,
-        learning_rate="auto",
-        eta0=0.01,
-        power_t=0.25,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=5,
-        warm_start=False,
-        average=False,
-    ):
+        loss: str | Loss = "squared_error",
+        penalty: str | Penalty | None = "l2",
+        alpha: float = 0.0001,
+        l1_ratio: float = 0.15,
+        fit_intercept: bool = True,
+        batch_size: int = 32,
+        max_iter: int = 1000,
+        tol: float | None = 1e-3,
+        shuffle: bool = True,
+        verbose: int | bool = 0,
+        epsilon: float = 0.1,
+        random_state: int | np.random.RandomState | None = None,
+        learning_rate: str | Schedule = "auto",
+        eta0: float = 0.01,
+        power_t: float = 0.25,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 5,
+        warm_start: bool = False,
+        average: bool | int = False,
+    ) -> None:
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -281,8 +279,15 @@ class SGDMiniBatchRegressor(LinearRegressorMixin, BaseEstimator):
         self.warm_start = warm_start
         self.average = average
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self,
+        X: MatrixLike,
+        y: MatrixLike,
+        coef_init: MatrixLike | None = None,
+        intercept_init: MatrixLike | float | None = None,
+        sample_weight: MatrixLike | None = None,
+    ) -> SGDMiniBatchRegressor:
         """Fit by running epochs of shuffled mini-batches.
 
         Parameters
@@ -314,32 +319,13 @@ default=None
         return self
 
     def _fit_rows(self, data, coef_init, intercept_init, backend):
-        """fit on rows in memory: the engine's epochs (see
-        :func:`~._sgd_engine.epochs_in_memory`).  An extreme entry that the
-        sampled scale missed overflows: "auto", which rescales X, then tries
-        again at the scale of every entry."""
-        X = data.X.tocsr() if sp.issparse(data.X) else data.X  # row batches
+        """fit on rows in memory: :func:`~._sgd_engine.fit_in_memory`."""
+        return fit_in_memory(self, data, coef_init, intercept_init, backend)
 
-        def epochs(x_scale):
-            Y, w = data.Y, data.sample_weight
-            return epochs_in_memory(self, X, Y, w, coef_init, intercept_init, x_scale)
-
-        auto = getattr(engine_settings(self)["schedule"], "preconditioned", False)
-        errors = (DivergenceError,) if auto else ()
-        # Attributes are set only once fitting succeeds (it may diverge).
-        engine, run = backend.at_scale(epochs, data, errors)
-        self.n_iter_, self.loss_curve_ = run.n_iter, run.loss_curve
-        self.validation_scores_ = self.best_validation_score_ = self.best_loss_ = None
-        if self.early_stopping:
-            self.validation_scores_ = run.validation_scores
-            self.best_validation_score_ = float(run.best_score)
-        else:
-            self.best_loss_ = float(run.best_loss)
-        finish(self, engine, data.y_ndim, data.dtype, run.best)
-        return self
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(
+        self, X: MatrixLike, y: MatrixLike, sample_weight: MatrixLike | None = None
+    ) -> SGDMiniBatchRegressor:
         """One epoch of mini-batches over (X, y), continuing the schedule.
 
         The first call initialises the model; later calls continue from it

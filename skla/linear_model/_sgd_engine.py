@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.model_selection import ShuffleSplit
 from sklearn.utils import check_random_state
 
@@ -22,6 +23,7 @@ from .._algorithms.epochs import run_epochs
 from .._algorithms.minibatch import MiniBatchSGD
 from .._algorithms.scaling import power_of_two_scale
 from ..components.penalties import rescaled
+from ..exceptions import DivergenceError
 from ..plugins import resolve
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "engine_settings",
     "epochs_in_memory",
     "finish",
+    "fit_in_memory",
     "record_pass",
     "same_component",
     "scaled_data",
@@ -221,6 +224,34 @@ def epochs_in_memory(model, X, Y, sample_weight, coef_init, intercept_init, x_sc
         verbose=model.verbose,
     )
     return engine, run
+
+
+def fit_in_memory(model, data, coef_init, intercept_init, backend):
+    """fit on rows in memory: the engine's epochs (see
+    :func:`epochs_in_memory`) at the scale ``backend.at_scale`` picks, then
+    the fitted attributes.  An extreme entry that the sampled scale missed
+    overflows: "auto", which rescales X, then tries again at the scale of
+    every entry."""
+    X = data.X.tocsr() if sp.issparse(data.X) else data.X  # row batches
+
+    def epochs(x_scale):
+        Y, w = data.Y, data.sample_weight
+        return epochs_in_memory(model, X, Y, w, coef_init, intercept_init, x_scale)
+
+    auto = getattr(engine_settings(model)["schedule"], "preconditioned", False)
+    errors = (DivergenceError,) if auto else ()
+    # Attributes are set only once fitting succeeds (it may diverge).
+    engine, run = backend.at_scale(epochs, data, errors)
+    model.n_iter_, model.loss_curve_ = run.n_iter, run.loss_curve
+    model.validation_scores_ = model.best_validation_score_ = None
+    model.best_loss_ = None
+    if model.early_stopping:
+        model.validation_scores_ = run.validation_scores
+        model.best_validation_score_ = float(run.best_score)
+    else:
+        model.best_loss_ = float(run.best_loss)
+    finish(model, engine, data.y_ndim, data.dtype, run.best)
+    return model
 
 
 def record_pass(model, objective, first):
