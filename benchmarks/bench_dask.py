@@ -139,6 +139,9 @@ def main():
         processes=True,
         host="127.0.0.1",
         dashboard_address=None,
+        # dashboard_address=None still binds the scheduler's HTTP routes to
+        # port 8787 ("Port 8787 is already in use" on a shared machine).
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         memory_limit="2GiB",
         silence_logs=logging.ERROR,
     )

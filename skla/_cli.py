@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from . import _compress_cli
 __all__ = ["main"]
 
 
-def _demo(args) -> int:
+def _demo(args: argparse.Namespace) -> int:
     """Fit PinvRegressor with every solver on the diabetes data; compare to lstsq."""
     from sklearn.datasets import load_diabetes
 
@@ -69,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status.
 
     Parameters
@@ -85,7 +86,8 @@ def main(argv=None) -> int:
     """
     args = _parser().parse_args(argv)
     try:
-        return args.run(args)
+        status: int = args.run(args)
+        return status
     except KeyboardInterrupt:
         print("skla: interrupted", file=sys.stderr)
         return 130

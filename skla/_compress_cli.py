@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-__all__ = ["add_parser"]
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from .image import CompressedImage
+
+__all__ = ["add_parser", "run"]
 
 SEED_RANKS = [1, 2, 4, 8, 16, 32, 64]
 
+# How the per-channel ranks of --energy are named, in channel order.
+_CHANNEL_NAMES = {
+    "L": "L",
+    "LA": "L/A",
+    "RGB": "R/G/B",
+    "RGBA": "R/G/B/A",
+    "I;16": "L",
+}
 
-def add_parser(commands) -> None:
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``compress`` subcommand to an argparse subparsers object."""
     parser = commands.add_parser(
         "compress",
@@ -23,8 +39,8 @@ def add_parser(commands) -> None:
             "Writes a contact sheet of the ranks, the rebuilt images (PNG) and the "
             "factors of the largest rank (.npz: U and Vᵀ in float16 for 8-bit "
             "images, float32 for 16-bit ones; σ in float32), and prints rank, "
-            "compression ratio, PSNR, relative error and the PSNR of a JPEG of "
-            "the same size."
+            "compression ratio in numbers and in bytes, PSNR, relative error and "
+            "the PSNR of the best JPEG (quality 1-100) within the same bytes."
         ),
     )
     parser.add_argument(
@@ -45,7 +61,8 @@ def add_parser(commands) -> None:
         "--energy",
         type=float,
         metavar="F",
-        help="the smallest rank keeping this fraction of each channel's energy",
+        help="the smallest rank keeping this fraction of each channel's energy; "
+        "each channel gets its own rank, printed per channel (e.g. R/G/B: 9/12/10)",
     )
     parser.add_argument(
         "--out",
@@ -58,11 +75,11 @@ def add_parser(commands) -> None:
     parser.set_defaults(run=run)
 
 
-def _progress(message):
+def _progress(message: str) -> None:
     print(f"skla: {message}", file=sys.stderr, flush=True)
 
 
-def _source(path):
+def _source(path: str | None) -> tuple[Image.Image, str]:
     """The image and a name for output files."""
     from PIL import Image
 
@@ -75,7 +92,7 @@ def _source(path):
     return load_image(path), Path(path).stem
 
 
-def _check(args):
+def _check(args: argparse.Namespace) -> None:
     """Every argument checked before anything is read or written."""
     from .plugins import names
 
@@ -100,14 +117,14 @@ def _check(args):
         raise ValueError(f"--energy must be a fraction in (0, 1); got {args.energy}.")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Compress, write the files, print the table."""
     from .image import CompressedImage, contact_sheet, to_array
 
     _check(args)
     image, name = _source(args.image)
     pixels, mode, peak = to_array(image)
-    m, n, channels = pixels.shape
+    m, n, _ = pixels.shape
     target, ranks = _ranks(args, min(m, n), name)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -119,29 +136,34 @@ def run(args) -> int:
     # The table describes what was saved: U and Vᵀ rounded to float16 (8-bit
     # images) or float32 (16-bit), whichever storage_dtype chose.
     compressed = CompressedImage.load(npz)
+    per_channel = _CHANNEL_NAMES[compressed.mode]
     rows, panels, labels = [], [image], ["original"]
     for k in ranks:
         shown = compressed.to_image(k)
         label = _rank_label(compressed, k)
-        shown.save(out / f"{name}_rank{label.replace('/', '-')}.png")
+        shown.save(out / f"{name}_rank{_file_label(label)}.png")
         panels.append(shown)
-        labels.append(f"n = {label}")
+        labels.append(f"n = {label}" + (f" ({per_channel})" if k is None else ""))
         rows.append(_row(compressed, k, label, pixels, peak, jpeg))
     sheet = out / f"{name}_ranks.png"
     contact_sheet(panels, labels, columns=min(4, len(panels))).save(sheet)
     precision = compressed.storage_dtype.name
-    _print_table(name, m, n, mode, channels, rows)
-    _print_notes(rows, precision)
+    _print_table(name, compressed, rows, args.energy)
+    _print_notes(rows, compressed, npz_bytes)
     print(f"\ncontact sheet: {sheet}")
     print(f"rebuilt images: {out}/{name}_rank*.png")
+    largest = str(max(compressed.ranks))
+    if args.energy is not None:
+        largest = f"{_rank_label(compressed, None)} (per channel {per_channel})"
     print(
-        f"factors of rank {_rank_label(compressed, None)}: {npz} "
-        f"({npz_bytes} bytes, U and Vᵀ in {precision})"
+        f"factors of rank {largest}: {npz} ({npz_bytes} bytes, U and Vᵀ in {precision})"
     )
     return 0
 
 
-def _ranks(args, limit, name):
+def _ranks(
+    args: argparse.Namespace, limit: int, name: str
+) -> tuple[float, list[int | None]]:
     """What to factorise at (a rank or an energy fraction) and the ranks to show.
 
     With ``--energy`` there is one row, each channel at its own rank (None).
@@ -154,10 +176,17 @@ def _ranks(args, limit, name):
         raise ValueError(
             f"rank {too_big[0]} exceeds min(height, width) = {limit} of {name}."
         )
-    return max(ranks), ranks
+    return max(ranks), list(ranks)
 
 
-def _factorise(image, name, pixels, mode, target, algorithm):
+def _factorise(
+    image: Image.Image,
+    name: str,
+    pixels: np.ndarray,
+    mode: str,
+    target: float,
+    algorithm: str,
+) -> CompressedImage:
     """:func:`~skla.image.compress`, reporting progress and time on stderr."""
     from .image import compress
 
@@ -169,24 +198,55 @@ def _factorise(image, name, pixels, mode, target, algorithm):
     return compressed
 
 
-def _row(compressed, k, label, pixels, peak, jpeg):
+class _Row(NamedTuple):
+    """One line of the table: the rebuild's figures, then the JPEG's."""
+
+    label: str
+    ratio: float  # pixel values over stored numbers
+    byte_ratio: float  # raw pixel bytes over stored bytes
+    psnr: float
+    error: float
+    budget: int  # bytes of the factors, and the JPEG's budget
+    quality: int | None
+    jpeg_bytes: int
+    jpeg_psnr: float | None
+
+
+def _row(
+    compressed: CompressedImage,
+    k: int | None,
+    label: str,
+    pixels: np.ndarray,
+    peak: float,
+    jpeg: tuple[Image.Image, np.ndarray, float],
+) -> _Row:
     """The table's row for rank ``k``: the rebuild's figures, then the JPEG's."""
     from .image import jpeg_at_size, psnr
 
     rebuilt = compressed.rebuild(k)
-    error = np.linalg.norm(pixels - rebuilt) / np.linalg.norm(pixels)
+    error = float(np.linalg.norm(pixels - rebuilt) / np.linalg.norm(pixels))
     budget = compressed.stored_bytes(k)
     jpeg_source, jpeg_reference, jpeg_scale = jpeg
     quality, jpeg_bytes, decoded = jpeg_at_size(jpeg_source, budget)
     jpeg_psnr = None
-    if quality is not None:
+    if decoded is not None:
         jpeg_psnr = psnr(jpeg_reference, decoded * jpeg_scale, peak)
-    ratio = compressed.compression_ratio(k)
-    ours = psnr(pixels, rebuilt, peak)
-    return label, ratio, ours, error, budget, quality, jpeg_bytes, jpeg_psnr
+    return _Row(
+        label,
+        compressed.compression_ratio(k),
+        compressed.byte_ratio(k),
+        psnr(pixels, rebuilt, peak),
+        error,
+        budget,
+        quality,
+        jpeg_bytes,
+        jpeg_psnr,
+    )
 
 
-def _jpeg_setting(image, pixels, peak):
+def _jpeg_setting(
+    image: Image.Image, pixels: np.ndarray, peak: float
+) -> tuple[Image.Image, np.ndarray, float]:
     """What JPEG encodes, what its PSNR is measured against, and its scale.
 
     JPEG codes 8-bit L or RGB.  An 8-bit image is compared in that mode; a
@@ -205,41 +265,85 @@ def _jpeg_setting(image, pixels, peak):
     return source, to_array(source)[0], 1.0
 
 
-def _rank_label(compressed, k):
-    """Rank ``k`` as shown; None: each channel's own rank, e.g. "12/15/20"."""
+def _rank_label(compressed: CompressedImage, k: int | None) -> str:
+    """Rank ``k`` as shown; None: each channel's own rank in channel order.
+
+    For ``--energy`` on an RGB image, ``"12/20/15"`` is red at rank 12,
+    green at 20 and blue at 15 (a grayscale image has one rank).
+    """
     from .image import _cut
 
-    ranks = sorted({_cut(r, k) for r in compressed.ranks})
-    return "/".join(str(r) for r in ranks) if k is None else str(ranks[-1])
+    if k is None:
+        return "/".join(str(r) for r in compressed.ranks)
+    return str(max(_cut(r, k) for r in compressed.ranks))
 
 
-def _print_table(name, m, n, mode, channels, rows):
+def _file_label(label: str) -> str:
+    """A rank label for file names: ``"12/20/15"`` becomes ``"12-20-15"``."""
+    return label.replace("/", "-")
+
+
+def _print_table(
+    name: str, compressed: CompressedImage, rows: list[_Row], energy: float | None
+) -> None:
     """The table: one line per rank, the SVD's figures then the JPEG's."""
-    pixels = m * n * channels
-    print(f"{name}: {n}×{m} {mode} ({pixels} pixel values)\n")
+    (m, n), channels = compressed.shape, len(compressed.factors)
+    per_channel = _CHANNEL_NAMES[compressed.mode]
     print(
-        f"{'rank':>9} {'ratio':>8} {'PSNR dB':>8} {'rel.err':>8} {'bytes':>9} "
-        f"{'JPEG q':>6} {'bytes':>9} {'PSNR dB':>8}"
+        f"{name}: {n}×{m} {compressed.mode} ({m * n * channels} pixel values, "
+        f"{compressed.pixel_bytes} bytes)"
     )
-    for label, ratio, ours, error, budget, quality, jpeg_bytes, theirs in rows:
-        if quality is None:
-            jpeg = f"{'-':>6} {'(' + str(jpeg_bytes) + ')':>9} {'-':>8}"
-        else:
-            jpeg = f"{quality:>6} {jpeg_bytes:>9} {theirs:>8.2f}"
-        print(f"{label:>9} {ratio:>8.1f} {ours:>8.2f} {error:>8.4f} {budget:>9} {jpeg}")
-
-
-def _print_notes(rows, precision):
-    """The footnote: what the bytes count, and how often JPEG wins.
-
-    ``precision`` is the float type U and Vᵀ were saved in for this image.
-    """
-    compared = [row for row in rows if row[5] is not None]
-    wins = sum(row[7] > row[2] for row in compared)  # JPEG's PSNR over ours
+    if energy is not None:
+        print(
+            f"--energy {energy:g}: each channel at the smallest rank keeping "
+            f"{energy * 100:.3g}% of its energy; rank per channel {per_channel}: "
+            f"{rows[0].label}"
+        )
+    rank = "rank" if energy is None else f"rank {per_channel}"
+    width = max(6, len(rank), *(len(row.label) for row in rows))
+    print(f"\n{'':>{width}} {'ratio':>9} {'ratio':>8}")
     print(
+        f"{rank:>{width}} {'(numbers)':>9} {'(bytes)':>8} {'PSNR dB':>8} "
+        f"{'rel.err':>8} {'bytes':>9} {'JPEG q':>6} {'bytes':>9} {'PSNR dB':>8}"
+    )
+    for row in rows:
+        if row.quality is None or row.jpeg_psnr is None:
+            jpeg = f"{'-':>6} {'(' + str(row.jpeg_bytes) + ')':>9} {'-':>8}"
+        else:
+            jpeg = f"{row.quality:>6} {row.jpeg_bytes:>9} {row.jpeg_psnr:>8.2f}"
+        print(
+            f"{row.label:>{width}} {row.ratio:>9.1f} {row.byte_ratio:>8.1f} "
+            f"{row.psnr:>8.2f} {row.error:>8.4f} {row.budget:>9} {jpeg}"
+        )
+
+
+def _print_notes(rows: list[_Row], compressed: CompressedImage, npz_bytes: int) -> None:
+    """The footnotes: what the ratios and bytes count, and how often JPEG wins.
+
+    ``npz_bytes`` is the size of the ``.npz`` file of every channel's factors.
+    """
+    precision = compressed.storage_dtype.name
+    itemsize = compressed.storage_dtype.itemsize
+    depth = (
+        "2 bytes per 16-bit value"
+        if compressed.peak > 255
+        else "1 byte per 8-bit value"
+    )
+    headers = npz_bytes - compressed.stored_bytes()
+    compared = [(row.jpeg_psnr, row.psnr) for row in rows if row.jpeg_psnr is not None]
+    wins = sum(theirs > ours for theirs, ours in compared)
+    print(
+        "\nratio (numbers): pixel values over the numbers stored, "
+        "m·n·channels / Σ k(m + n + 1)."
+        f"\nratio (bytes): the raw pixels' bytes ({depth}: "
+        f"{compressed.pixel_bytes}) over the bytes column."
         f"\nbytes: as saved, U and Vᵀ in {precision} (float16 for 8-bit images, "
-        "float32 for 16-bit ones), σ in float32. JPEG q: the best JPEG quality "
-        "within the same bytes ('-': even quality 1 is larger, shown in brackets)."
+        f"float32 for 16-bit ones), σ in float32: Σ k({itemsize}(m + n) + 4). "
+        f"The .npz file adds its archive headers ({headers} bytes here)."
+        "\nJPEG q: the best JPEG quality, searched over Pillow's 1-100 (default "
+        "4:2:0 chroma subsampling), whose file fits in the same bytes ('-': even "
+        "quality 1 is larger, shown in brackets); above 95 the file grows fast "
+        "for little PSNR."
         f"\nJPEG wins at {wins} of {len(compared)} comparable rank(s): it codes "
         "8×8 blocks of frequencies with entropy coding, while a rank-k SVD spends "
         "whole rows and columns of numbers; the SVD is the best rank-k "

@@ -18,6 +18,9 @@ def client():
         processes=True,
         host="127.0.0.1",
         dashboard_address=None,
+        # None alone still binds the scheduler's HTTP routes to port 8787
+        # (a warning when it is taken): a free port on 127.0.0.1 instead.
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         memory_limit="1GiB",
         silence_logs=logging.ERROR,
     )

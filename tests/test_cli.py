@@ -58,9 +58,13 @@ def test_compress_writes_the_sheet_images_and_factors(tmp_path, capsys):
         assert (tmp_path / name).is_file()
     assert (tmp_path / "china_svd.npz").stat().st_size < 427 * 640 * 3
     rows = [line.split() for line in out.splitlines() if line.split()[:1] == ["8"]]
-    _, ratio, ours = rows[0][:3]
+    _, ratio, byte_ratio, ours = rows[0][:4]
     assert float(ratio) == pytest.approx(
-        427 * 640 * 3 / (3 * 8 * (427 + 640 + 1)), 1e-3
+        427 * 640 * 3 / (3 * 8 * (427 + 640 + 1)), abs=0.05
+    )
+    # 1 byte per pixel value against 2 per float16 number (and float32 σ).
+    assert float(byte_ratio) == pytest.approx(
+        427 * 640 * 3 / (3 * 8 * (2 * (427 + 640) + 4)), abs=0.05
     )
     assert 15 < float(ours) < 30  # PSNR in dB
     assert "JPEG wins at" in out
@@ -130,7 +134,7 @@ def test_sixteen_bit_table_describes_the_saved_factors(tmp_path, capsys):
     assert _cli.main(["compress", str(path), "-k", "1", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["1"])
-    printed_svd, printed_jpeg = float(row[2]), float(row[-1])
+    printed_svd, printed_jpeg = float(row[3]), float(row[-1])
     saved = CompressedImage.load(tmp_path / "deep_svd.npz")
     original = to_array(Image.open(path))[0]
     assert printed_svd == pytest.approx(
@@ -174,7 +178,7 @@ def test_compress_says_which_precision_it_saved(tmp_path, capsys, deep, precisio
         assert data["U0"].dtype == data["Vt0"].dtype == np.dtype(precision)
     # The table's bytes are those of the precision saved, 3·(b(m + n) + 4).
     row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["3"])
-    assert int(row[4]) == 3 * (np.dtype(precision).itemsize * (60 + 80) + 4)
+    assert int(row[5]) == 3 * (np.dtype(precision).itemsize * (60 + 80) + 4)
 
 
 def test_compress_help_states_the_precision_rule(capsys):
@@ -200,3 +204,99 @@ def test_sixteen_bit_contact_sheet_is_scaled_not_clipped(tmp_path, capsys):
     for panel, source in panels:
         assert panel.mean() == pytest.approx(source.mean() * 255 / 65535, abs=3)
         assert (panel == 255).mean() < 0.05
+
+
+def _table(out):
+    """The table's header (two lines) and rows, each split into its columns."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if "(numbers)" in line) - 1
+    end = lines.index("", start)
+    return [line.split() for line in lines[start : start + 2]], [
+        line.split() for line in lines[start + 2 : end]
+    ]
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_both_ratios_in_numbers_and_in_bytes(tmp_path, capsys, deep):
+    _gradient_png(tmp_path / "ramp.png", deep)  # 60 × 80, grayscale
+    args = ["compress", str(tmp_path / "ramp.png"), "--ranks", "2", "5"]
+    assert _cli.main([*args, "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    (above, below), rows = _table(out)
+    assert above == ["ratio", "ratio"]
+    assert below[:3] == ["rank", "(numbers)", "(bytes)"]
+    m, n, depth = 60, 80, 2 if deep else 1
+    itemsize = 4 if deep else 2  # U and Vᵀ in float32 for 16 bits, else float16
+    for row in rows:
+        k = int(row[0])
+        assert float(row[1]) == pytest.approx(m * n / (k * (m + n + 1)), abs=0.05)
+        stored = k * (itemsize * (m + n) + 4)  # the bytes column
+        assert int(row[5]) == stored
+        assert float(row[2]) == pytest.approx(m * n * depth / stored, abs=0.05)
+    notes = out.split("\n\n")[2]
+    assert "ratio (numbers): pixel values over the numbers stored" in notes
+    assert f"ratio (bytes): the raw pixels' bytes ({depth} byte" in notes
+    assert "over the bytes column" in notes
+
+
+def test_rank_64_on_the_photo_reaches_jpeg_quality_100(tmp_path, capsys):
+    assert _cli.main(["compress", "-k", "64", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    _, rows = _table(out)
+    (row,) = rows
+    assert row[:3] == ["64", "4.0", "2.0"]
+    assert int(row[5]) == 3 * 64 * (2 * (427 + 640) + 4)  # 410496
+    # Quality 100 fits in 410496 bytes: the search no longer stops at 95.
+    assert int(row[6]) == 100
+    assert int(row[7]) < int(row[5])
+    assert "searched over Pillow's 1-100" in out
+
+
+def _channels_png(path):
+    """A 40×50 RGB image whose red channel needs the most triplets, green the
+    fewest (plus a little noise), so the ranks are not in sorted order."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    rows, cols = np.mgrid[0:40, 0:50] / 50
+    red = 80 * rows + 60 * np.cos(5 * cols) ** 2 + 60 * np.sin(7 * rows * cols)
+    green = 200 * rows * cols
+    blue = 100 * rows + 100 * np.sin(3 * cols) ** 2
+    pixels = np.stack([red, green, blue], axis=-1) + rng.normal(0, 0.5, (40, 50, 3))
+    Image.fromarray(np.clip(np.rint(pixels), 0, 255).astype(np.uint8)).save(path)
+
+
+def test_energy_names_the_rank_of_each_channel(tmp_path, capsys):
+    from skla.image import compress, load_image
+
+    path = tmp_path / "channels.png"
+    _channels_png(path)
+    expected = compress(load_image(path), 0.999).ranks
+    assert expected != sorted(expected)  # red needs more than green
+    out_dir = tmp_path / "out"
+    args = ["compress", str(path), "--energy", "0.999", "--out", str(out_dir)]
+    assert _cli.main(args) == 0
+    out = capsys.readouterr().out
+    label = "/".join(map(str, expected))  # red, green, blue: not sorted
+    assert f"rank per channel R/G/B: {label}" in out
+    (_, below), rows = _table(out)
+    assert below[:2] == ["rank", "R/G/B"]
+    assert rows[0][0] == label
+    assert f"factors of rank {label} (per channel R/G/B)" in out
+    # File names: the ranks joined by "-", no "/" and no directories.
+    rebuilt = out_dir / f"channels_rank{'-'.join(map(str, expected))}.png"
+    assert rebuilt.is_file()
+    assert all(entry.is_file() for entry in out_dir.iterdir())
+    assert not any("/" in entry.name for entry in out_dir.iterdir())
+
+
+def test_energy_on_a_grayscale_image_has_one_rank(tmp_path, capsys):
+    _gradient_png(tmp_path / "ramp.png", deep=False)
+    args = ["compress", str(tmp_path / "ramp.png"), "--energy", "0.9"]
+    assert _cli.main([*args, "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    (_, below), rows = _table(out)
+    assert below[:2] == ["rank", "L"]
+    assert rows[0][0].isdigit()
+    assert f"rank per channel L: {rows[0][0]}" in out
+    assert (tmp_path / "out" / f"ramp_rank{rows[0][0]}.png").is_file()

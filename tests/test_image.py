@@ -100,6 +100,11 @@ def test_storage_counts_and_saved_file(photo, tmp_path):
     assert compressed.stored_numbers() == 3 * 8 * (m + n + 1)
     assert compressed.stored_bytes(4) == 3 * 4 * (2 * (m + n) + 4)
     assert compressed.compression_ratio() == pytest.approx(m * n * 3 / (24 * 281))
+    # In bytes: 1 byte per 8-bit pixel value against float16 U, Vᵀ and float32 σ.
+    assert compressed.pixel_bytes == m * n * 3
+    assert compressed.byte_ratio() == pytest.approx(m * n * 3 / (24 * (2 * 280 + 4)))
+    assert compressed.byte_ratio(4) == pytest.approx(m * n * 3 / (12 * (2 * 280 + 4)))
+    assert compressed.byte_ratio() < compressed.compression_ratio() / 1.9
     size = compressed.save(tmp_path / "f.npz")
     assert compressed.stored_bytes() < size < compressed.stored_bytes() + 3000
     assert size < m * n * 3  # smaller than the raw pixels
@@ -194,8 +199,28 @@ def test_jpeg_at_size_respects_the_budget(photo):
     quality, size, pixels = jpeg_at_size(photo, 6000)
     assert size <= 6000
     assert pixels.shape == (120, 160, 3)
-    assert 1 <= quality <= 95
+    assert 1 <= quality <= 100
     assert jpeg_at_size(photo, 10)[0] is None
+
+
+def test_jpeg_at_size_searches_up_to_quality_100(photo):
+    def encoded(quality):
+        buffer = io.BytesIO()
+        photo.save(buffer, format="JPEG", quality=quality)
+        return len(buffer.getvalue())
+
+    q95, q100 = encoded(95), encoded(100)
+    assert q95 < q100  # above 95 Pillow still spends more bytes
+    # A budget between the two: the search goes past 95 and stops below 100.
+    quality, size, _ = jpeg_at_size(photo, (q95 + q100) // 2)
+    assert 95 < quality < 100
+    assert size == encoded(quality) <= (q95 + q100) // 2 < encoded(quality + 1)
+    # A budget that holds quality 100 gets quality 100.
+    quality, size, pixels = jpeg_at_size(photo, q100)
+    assert (quality, size) == (100, q100)
+    assert psnr(to_array(photo)[0], pixels) > psnr(
+        to_array(photo)[0], jpeg_at_size(photo, q95)[2]
+    )
 
 
 def test_contact_sheet_layout_and_labels(photo):
@@ -277,6 +302,12 @@ def test_factor_precision_follows_the_bit_depth(tmp_path, photo, deep, dtype):
     loaded = CompressedImage.load(tmp_path / "f.npz")
     assert loaded.storage_dtype == dtype
     assert loaded.stored_bytes() == compressed.stored_bytes()
+    # Raw pixels: 1 byte per 8-bit value, 2 per 16-bit one.
+    assert compressed.pixel_bytes == m * n * (2 if deep else 1)
+    assert compressed.byte_ratio() == pytest.approx(
+        compressed.pixel_bytes / compressed.stored_bytes()
+    )
+    assert compressed.compression_ratio() == pytest.approx(m * n / (6 * (m + n + 1)))
 
 
 def test_sixteen_bit_file_saved_in_float16_still_loads(tmp_path):

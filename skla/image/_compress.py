@@ -8,15 +8,18 @@ float16 for 8-bit images and in float32 for 16-bit ones, σ in float32.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from PIL import Image
 
 from .._algorithms._linalg import dot
 from ..decomposition import TruncatedSVDCompressor
 from ._io import _pixels
-from ._npz import load_factors, save_factors, storage_dtype
+from ._npz import Factors, load_factors, save_factors, storage_dtype
 
 __all__ = ["CompressedImage", "compress"]
 
@@ -47,28 +50,30 @@ class CompressedImage:
     ((30, 40, 3), dtype('uint8'))
     >>> compressed.storage_dtype, compressed.stored_bytes()  # 15·(2·70 + 4)
     (dtype('float16'), 2160)
+    >>> round(compressed.compression_ratio(), 2), round(compressed.byte_ratio(), 2)
+    (3.38, 1.67)
     """
 
-    factors: list
+    factors: list[Factors]
     mode: str
     peak: float
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, int]:
         """(height, width) of the image."""
         U, _, Vt = self.factors[0]
         return U.shape[0], Vt.shape[1]
 
     @property
-    def ranks(self):
-        """The rank of each channel."""
+    def ranks(self) -> list[int]:
+        """The rank of each channel, in channel order (e.g. R, G, B)."""
         return [len(s) for _, s, _ in self.factors]
 
-    def _total_rank(self, rank):
+    def _total_rank(self, rank: int | None) -> int:
         """Σ k over the channels, each channel's k cut at ``rank``."""
         return sum(_cut(k, rank) for k in self.ranks)
 
-    def stored_numbers(self, rank=None) -> int:
+    def stored_numbers(self, rank: int | None = None) -> int:
         """Numbers kept at ``rank`` (default: each channel's own): Σ k(m + n + 1)."""
         m, n = self.shape
         return self._total_rank(rank) * (m + n + 1)
@@ -83,18 +88,39 @@ class CompressedImage:
         """
         return storage_dtype(self.peak, self.factors)
 
-    def stored_bytes(self, rank=None) -> int:
-        """Bytes of the factors as saved: U, Vᵀ in :attr:`storage_dtype`, σ float32."""
+    def stored_bytes(self, rank: int | None = None) -> int:
+        """Bytes of the factors as saved: U, Vᵀ in :attr:`storage_dtype`, σ float32.
+
+        ``Σ k(b(m + n) + 4)`` with ``b`` the item size of :attr:`storage_dtype`:
+        the arrays' contents, without the ``.npz`` archive's headers.
+        """
         m, n = self.shape
         itemsize = self.storage_dtype.itemsize
         return self._total_rank(rank) * (itemsize * (m + n) + 4)
 
-    def compression_ratio(self, rank=None) -> float:
-        """Pixels over stored numbers, ``mn·channels / Σ k(m + n + 1)``."""
+    @property
+    def pixel_bytes(self) -> int:
+        """Bytes of the raw pixels: ``mn·channels``, times 2 for 16-bit images."""
+        m, n = self.shape
+        return m * n * len(self.factors) * (2 if self.peak > 255 else 1)
+
+    def compression_ratio(self, rank: int | None = None) -> float:
+        """Pixel values over stored numbers, ``mn·channels / Σ k(m + n + 1)``.
+
+        A ratio of counts, not of bytes: see :meth:`byte_ratio`.
+        """
         m, n = self.shape
         return m * n * len(self.factors) / self.stored_numbers(rank)
 
-    def rebuild(self, rank=None) -> np.ndarray:
+    def byte_ratio(self, rank: int | None = None) -> float:
+        """Raw pixel bytes over stored bytes, ``pixel_bytes / stored_bytes(rank)``.
+
+        An 8-bit pixel takes 1 byte and its factors are stored in float16
+        (2 bytes a number), so this is about half :meth:`compression_ratio`.
+        """
+        return self.pixel_bytes / self.stored_bytes(rank)
+
+    def rebuild(self, rank: int | None = None) -> np.ndarray:
         """Pixels rebuilt from the top ``rank`` triplets, rounded and clipped.
 
         Parameters
@@ -116,13 +142,13 @@ class CompressedImage:
         pixels = np.stack(channels, axis=-1)
         return np.clip(np.rint(pixels), 0, self.peak).astype(dtype)
 
-    def to_image(self, rank=None) -> Image.Image:
+    def to_image(self, rank: int | None = None) -> Image.Image:
         """The rebuilt image as a Pillow image in :attr:`mode`."""
         pixels = self.rebuild(rank)
         # Pillow infers L / I;16, LA, RGB and RGBA from the dtype and channels.
         return Image.fromarray(pixels[:, :, 0] if pixels.shape[-1] == 1 else pixels)
 
-    def save(self, path) -> int:
+    def save(self, path: str | os.PathLike[str]) -> int:
         """Write the factors to ``.npz``; return its size.
 
         U and Vᵀ are written in :attr:`storage_dtype` (float16 for 8-bit
@@ -141,7 +167,7 @@ class CompressedImage:
         return save_factors(path, self.factors, self.mode, self.peak)
 
     @classmethod
-    def load(cls, path) -> CompressedImage:
+    def load(cls, path: str | os.PathLike[str]) -> CompressedImage:
         """Read factors written by :meth:`save`, checking them.
 
         Raises
@@ -154,12 +180,18 @@ class CompressedImage:
         return cls(*load_factors(path))
 
 
-def _cut(k, rank):
+def _cut(k: int, rank: int | None) -> int:
     """``k`` triplets cut at ``rank`` (None: all of them)."""
     return k if rank is None else min(k, rank)
 
 
-def compress(image, n_components, *, algorithm="auto", random_state=0):
+def compress(
+    image: Image.Image | str | os.PathLike[str] | ArrayLike,
+    n_components: float,
+    *,
+    algorithm: Any = "auto",
+    random_state: int | np.random.RandomState | None = 0,
+) -> CompressedImage:
     """Compress an image channel by channel with truncated SVD.
 
     Parameters

@@ -6,9 +6,11 @@ the file; Pillow's decompression-bomb guard stays on.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 from PIL import Image, UnidentifiedImageError
 
 __all__ = ["ImageError", "load_image", "to_array"]
@@ -44,7 +46,7 @@ class ImageError(ValueError):
     """
 
 
-def load_image(path) -> Image.Image:
+def load_image(path: str | os.PathLike[str]) -> Image.Image:
     """Open and fully decode an image file.
 
     Parameters
@@ -88,7 +90,7 @@ def load_image(path) -> Image.Image:
         raise ImageError(f"{path}: truncated or damaged image ({exc})") from None
 
 
-def _existing_file(path, what):
+def _existing_file(path: str | os.PathLike[str], what: str) -> Path:
     """``path`` as a Path if it is a file, else an ImageError saying why."""
     path = Path(path)
     if path.is_dir():
@@ -98,7 +100,7 @@ def _existing_file(path, what):
     return path
 
 
-def to_array(image: Image.Image):
+def to_array(image: Image.Image) -> tuple[np.ndarray, str, float]:
     """An image as a float32 array (height, width, channels), with its mode.
 
     Parameters
@@ -161,13 +163,15 @@ def _eight_bit(image: Image.Image) -> Image.Image:
     return Image.fromarray(levels)
 
 
-def _pixels(image):
+def _pixels(
+    image: Image.Image | str | os.PathLike[str] | ArrayLike,
+) -> tuple[np.ndarray, str, float]:
     """An image, an image file or an array of pixels as (pixels, mode, peak).
 
     An array (height, width[, channels]) holds 0–255 values in "L", "LA",
     "RGB" or "RGBA" by its number of channels.
     """
-    if isinstance(image, (str, Path)):
+    if isinstance(image, (str, os.PathLike)):
         image = load_image(image)
     if isinstance(image, Image.Image):
         return to_array(image)
@@ -176,6 +180,6 @@ def _pixels(image):
     return pixels, mode, 255.0
 
 
-def _with_channel_axis(pixels):
+def _with_channel_axis(pixels: np.ndarray) -> np.ndarray:
     """A grayscale (height, width) array as (height, width, 1); others as given."""
     return pixels[:, :, None] if pixels.ndim == 2 else pixels

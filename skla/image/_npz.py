@@ -10,8 +10,11 @@ inconsistent raises :class:`ImageError` naming the file.
 
 from __future__ import annotations
 
+import os
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,8 +22,11 @@ from ._io import _CHANNELS, ImageError, _existing_file
 
 __all__ = ["load_factors", "save_factors", "storage_dtype"]
 
+#: One channel's factors: U (height × k), σ (k,), Vᵀ (k × width).
+Factors = tuple[np.ndarray, np.ndarray, np.ndarray]
 
-def storage_dtype(peak, factors=()) -> np.dtype:
+
+def storage_dtype(peak: float, factors: Sequence[Factors] = ()) -> np.dtype:
     """The float type U and Vᵀ are saved in: float16 for 8 bits, else float32.
 
     float16 keeps 11 significant bits: enough for the factors of an image in
@@ -52,13 +58,15 @@ def storage_dtype(peak, factors=()) -> np.dtype:
     return np.dtype(np.float32)
 
 
-def save_factors(path, factors, mode, peak) -> int:
+def save_factors(
+    path: str | os.PathLike[str], factors: Sequence[Factors], mode: str, peak: float
+) -> int:
     """Write per-channel ``(U, s, Vt)`` factors to ``path``; return its size.
 
     U and Vᵀ are written in :func:`storage_dtype`, σ in float32.
     """
     dtype = storage_dtype(peak, factors)
-    arrays = {"mode": np.array(mode), "peak": np.array(peak)}
+    arrays: dict[str, Any] = {"mode": np.array(mode), "peak": np.array(peak)}
     for i, (U, s, Vt) in enumerate(factors):
         arrays[f"U{i}"] = U.astype(dtype)
         arrays[f"s{i}"] = s.astype(np.float32)
@@ -68,7 +76,7 @@ def save_factors(path, factors, mode, peak) -> int:
     return Path(path).stat().st_size
 
 
-def load_factors(path):
+def load_factors(path: str | os.PathLike[str]) -> tuple[list[Factors], str, float]:
     """``(factors, mode, peak)`` read from a file :func:`save_factors` wrote.
 
     Raises
@@ -85,7 +93,7 @@ def load_factors(path):
     return factors, mode, peak
 
 
-def _open_archive(path):
+def _open_archive(path: Path) -> Any:
     """``np.load(path)`` if it is an ``.npz`` archive, else an ImageError."""
     try:
         data = np.load(path, allow_pickle=False)
@@ -100,7 +108,7 @@ def _open_archive(path):
     return data
 
 
-def _read_archive(path, data):
+def _read_archive(path: Path, data: Any) -> tuple[list[Factors], str, float]:
     """The factors, mode and peak in an open archive; closes it."""
     try:
         with data:
@@ -112,7 +120,7 @@ def _read_archive(path, data):
     return factors, mode, peak
 
 
-def _factor_problem(factors, mode, peak):
+def _factor_problem(factors: Sequence[Factors], mode: str, peak: float) -> str:
     """What is wrong with loaded factors, or an empty string."""
     if mode not in _CHANNELS:
         return f"mode {mode!r} is not one of {sorted(_CHANNELS)}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PIL import Image, ImageDraw, ImageFont
 
 from ._io import _eight_bit
@@ -9,7 +11,13 @@ from ._io import _eight_bit
 __all__ = ["contact_sheet"]
 
 
-def contact_sheet(images, labels, *, width=320, columns=4) -> Image.Image:
+def contact_sheet(
+    images: Sequence[Image.Image],
+    labels: Sequence[str],
+    *,
+    width: int = 320,
+    columns: int = 4,
+) -> Image.Image:
     """Thumbnails in a grid, each labelled underneath (the seed's figure).
 
     Parameters
@@ -40,8 +48,9 @@ def contact_sheet(images, labels, *, width=320, columns=4) -> Image.Image:
     """
     w, h = images[0].size
     height = max(1, round(width * h / w))
-    font = ImageFont.load_default(size=max(12, width // 14))
-    caption = int(font.size * 1.8)
+    size = max(12, width // 14)
+    font = ImageFont.load_default(size=size)
+    caption = int(size * 1.8)
     rows = -(-len(images) // columns)
     sheet = Image.new("RGB", (columns * width, rows * (height + caption)), "white")
     draw = ImageDraw.Draw(sheet)
@@ -58,10 +67,10 @@ def contact_sheet(images, labels, *, width=320, columns=4) -> Image.Image:
     return sheet
 
 
-def _thumbnail(image, size):
+def _thumbnail(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     """``image`` as an RGB thumbnail of ``size``, deep pixels scaled to 8 bits."""
     # Made 8-bit RGB before resizing: convert() alone would clip deep pixels
     # at 255, and Pillow resizes palette images with nearest-neighbour only.
     rgb = _eight_bit(image).convert("RGB")
     # reducing_gap: shrink by whole factors first (fast), then Lanczos.
-    return rgb.resize(size, Image.LANCZOS, reducing_gap=2.0)
+    return rgb.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
