@@ -1,0 +1,236 @@
+"""How close each fit runs to this machine's limits: a roofline table.
+
+Measures the machine's peaks the same day -- a large ``dgemm`` (GFLOP/s)
+and a STREAM-like copy (GB/s, bytes read plus written) -- then the main
+fits, each reported as achieved GFLOP/s (where the work has a clear count:
+the Gram products ``n·d²``) and GB/s (X's bytes over the time: how many
+"passes over X" the fit costs), and the ratios issue 25 asks about:
+
+- ``PinvRegressor().fit`` against one Gram product ``XᵀX`` (scipy's
+  ``syrk``, the floor of the Gram route);
+- ``PinvRegressor.partial_fit`` over 8 chunks against ``fit`` on all rows;
+- ``TruncatedSVDCompressor`` against the fastest of ``svds(propack)``,
+  ``TruncatedSVD(arpack)`` and ``TruncatedSVD(randomized)`` at ranks 1..64;
+- ``SGDMiniBatchRegressor`` epochs against ``SGDRegressor``'s.
+
+By default in a script (numpy work before every timed call, as
+``bench_in_script.py``); ``--fresh`` runs each case in its own process.
+A time is the best of ``--repeats`` calls after one untimed call::
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
+        python benchmarks/bench_roofline.py [--fresh] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+from bench_in_script import numpy_work, photo
+from scipy.linalg import get_blas_funcs
+
+RANKS = (1, 2, 4, 8, 16, 32, 64)
+
+
+def _regression(n, d, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) * rng.uniform(0.5, 2, d) + 10
+    return X, X @ rng.standard_normal(d) + rng.standard_normal(n)
+
+
+def _best(call, repeats, in_script):
+    call()  # warm up: imports, thread pools, page faults
+    times = []
+    for _ in range(repeats):
+        if in_script:
+            numpy_work()
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def _gemm():
+    A = np.random.default_rng(0).standard_normal((4000, 4000))
+    return (lambda: A @ A), 2 * 4000**3, 3 * A.nbytes
+
+
+def _copy():
+    a = np.ones(2**25)  # 256 MiB
+    b = np.empty_like(a)
+    return (lambda: np.copyto(b, a)), 0, 2 * a.nbytes
+
+
+def _syrk(n, d):
+    X, _ = _regression(n, d)
+    syrk = get_blas_funcs("syrk", dtype=np.float64)
+    return (lambda: syrk(1.0, X.T)), n * d * d, X.nbytes
+
+
+def _pinv(n, d):
+    from skla import PinvRegressor
+
+    X, y = _regression(n, d)
+    return (lambda: PinvRegressor().fit(X, y)), n * d * d, X.nbytes
+
+
+def _stream(n, d, chunks=8):
+    from skla import PinvRegressor
+
+    X, y = _regression(n, d)
+    rows = np.array_split(np.arange(n), chunks)
+
+    def stream():
+        model = PinvRegressor()
+        for r in rows:
+            model.partial_fit(X[r[0] : r[-1] + 1], y[r[0] : r[-1] + 1])
+
+    return stream, n * d * d, X.nbytes
+
+
+def _gd(n, d):
+    from skla import GDRegressor
+
+    X, y = _regression(n, d)
+    return (lambda: GDRegressor().fit(X, y)), n * d * d, X.nbytes
+
+
+def _sgd(n, d, batch, skla=True):
+    from sklearn.linear_model import SGDRegressor
+
+    from skla import SGDMiniBatchRegressor
+
+    X, y = _regression(n, d)
+    X = (X - X.mean(0)) / X.std(0)  # SGDRegressor needs scaled features
+    if skla:
+        model = SGDMiniBatchRegressor(batch_size=batch, max_iter=1, random_state=0)
+    else:
+        model = SGDRegressor(max_iter=1, tol=None, random_state=0)
+
+    def epoch():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # one epoch, not to convergence
+            model.fit(X, y)
+
+    return epoch, 2 * n * d, X.nbytes
+
+
+def _svd(method, k, name="china.jpg"):
+    from scipy.sparse.linalg import svds
+    from sklearn.decomposition import TruncatedSVD
+
+    from skla import TruncatedSVDCompressor
+
+    A = photo(name).astype(np.float64)
+    calls = {
+        "skla": lambda: TruncatedSVDCompressor(k, random_state=0).fit(A),
+        "propack": lambda: svds(A, k, solver="propack", random_state=0),
+        "arpack": lambda: TruncatedSVD(k + (k == A.shape[1]), algorithm="arpack").fit(
+            A
+        ),
+        "randomized": lambda: TruncatedSVD(k, random_state=0).fit(A),
+    }
+    return calls[method], 0, A.nbytes
+
+
+CASES = {
+    "dgemm 4000": (_gemm, ()),
+    "copy 256 MiB": (_copy, ()),
+    "syrk 200000x100": (_syrk, (200_000, 100)),
+    "syrk 20000x1000": (_syrk, (20_000, 1000)),
+    "pinv fit 200000x100": (_pinv, (200_000, 100)),
+    "pinv fit 20000x1000": (_pinv, (20_000, 1000)),
+    "pinv fit 400000x100": (_pinv, (400_000, 100)),
+    "pinv partial_fit 8x50000x100": (_stream, (400_000, 100)),
+    "gd fit 200000x100": (_gd, (200_000, 100)),
+    **{
+        f"sgd epoch batch {b} 200000x100": (_sgd, (200_000, 100, b)) for b in (1, 8, 32)
+    },
+    "SGDRegressor epoch 200000x100": (_sgd, (200_000, 100, 1, False)),
+    **{
+        f"svd {m} rank {k} china 3024x4032": (_svd, (m, k))
+        for k in RANKS
+        for m in ("skla", "propack", "arpack", "randomized")
+    },
+}
+
+
+def measure(name, repeats, in_script=True):
+    """``(seconds, flops, bytes)`` of one case."""
+    make, args = CASES[name]
+    call, flops, nbytes = make(*args)
+    return _best(call, repeats, in_script), flops, nbytes
+
+
+def run_all(repeats, fresh):
+    results = {}
+    for name in CASES:
+        if fresh:
+            command = [sys.executable, __file__, "--worker", name]
+            command += ["--repeats", str(repeats)]
+            out = subprocess.run(command, capture_output=True, text=True, check=True)
+            results[name] = tuple(float(v) for v in out.stdout.split())
+        else:
+            results[name] = measure(name, repeats)
+        print(f"{name}: {results[name][0]:.4f} s", file=sys.stderr)
+    return results
+
+
+def report(results):
+    peak_flops = results["dgemm 4000"][1] / results["dgemm 4000"][0] / 1e9
+    peak_bytes = results["copy 256 MiB"][2] / results["copy 256 MiB"][0] / 1e9
+    print(f"peaks: dgemm {peak_flops:.1f} GFLOP/s, copy {peak_bytes:.1f} GB/s\n")
+    print("| case | time (s) | GFLOP/s | of dgemm | GB/s of X | of copy |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, (seconds, flops, nbytes) in results.items():
+        gflops = flops / seconds / 1e9
+        gbytes = nbytes / seconds / 1e9
+        rate = f"{gflops:.1f} | {gflops / peak_flops:.0%}" if flops else "– | –"
+        print(
+            f"| {name} | {seconds:.4f} | {rate} | {gbytes:.2f} | "
+            f"{gbytes / peak_bytes:.0%} |"
+        )
+    t = {name: r[0] for name, r in results.items()}
+    print("\n| ratio | value |\n|---|---:|")
+    for d, n in ((100, 200_000), (1000, 20_000)):
+        print(
+            f"| pinv fit / syrk, {n}x{d} | "
+            f"{t[f'pinv fit {n}x{d}'] / t[f'syrk {n}x{d}']:.2f} |"
+        )
+    print(
+        f"| partial_fit 8 chunks / fit, 400000x100 | "
+        f"{t['pinv partial_fit 8x50000x100'] / t['pinv fit 400000x100']:.2f} |"
+    )
+    sgd = t["SGDRegressor epoch 200000x100"]
+    for b in (1, 8, 32):
+        ratio = t[f"sgd epoch batch {b} 200000x100"] / sgd
+        print(f"| SGD epoch batch {b} / SGDRegressor epoch | {ratio:.2f} |")
+    for k in RANKS:
+        peers = [
+            t[f"svd {m} rank {k} china 3024x4032"]
+            for m in ("propack", "arpack", "randomized")
+        ]
+        print(
+            f"| fastest peer / skla, svd rank {k} (china, float64) | "
+            f"{min(peers) / t[f'svd skla rank {k} china 3024x4032']:.2f} |"
+        )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--fresh", action="store_true")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(*measure(args.worker, args.repeats, in_script=False))
+        return
+    report(run_all(args.repeats, args.fresh))
+
+
+if __name__ == "__main__":
+    main()
