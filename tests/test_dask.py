@@ -627,3 +627,16 @@ def test_a_failed_sgd_fit_on_dask_leaves_the_model_as_it_was(client):
         model.fit(_with_nan(X, 30), da.from_array(y, chunks=10))
     assert_allclose(model.coef_, coef)
     assert list(model.feature_names_in_) == ["a", "b", "c"]
+
+
+def test_sgd_on_dask_names_negative_weights_first(client):
+    """Weights whose negatives cancel their sum were told "at least one
+    non-zero number"; they are now refused as negative, as in memory."""
+    X = np.random.default_rng(5).standard_normal((40, 2))
+    w = np.where(np.arange(40) < 20, 1.0, -1.0)
+    model = skla.SGDMiniBatchRegressor(max_iter=2)
+    with pytest.raises(ValueError, match="Negative values in data passed to"):
+        model.fit(X, X @ [1.0, 2.0], sample_weight=w)
+    chunks = [da.from_array(a, chunks=10) for a in (X, X @ [1.0, 2.0], w)]
+    with pytest.raises(ValueError, match="Negative values in data passed to"):
+        model.fit(chunks[0], chunks[1], sample_weight=chunks[2])

@@ -90,8 +90,8 @@ def sgd_epochs(model, X, y, sample_weight, order):
     from ..._algorithms.epochs import Epochs, may_stop, record_epoch, warn_at_max_iter
 
     blocks = _persisted(row_blocks(X, y, sample_weight))
-    if sample_weight is not None:  # one pass over w, as fit's check in memory
-        require_weight(float(sample_weight.sum()))
+    if sample_weight is not None:  # one pass over w, as fit's checks in memory
+        _check_weights(sample_weight)
     sizes = np.array(X.chunks[0], dtype=np.float64)
     n_rows = float(X.shape[0])
     start = _engine_start(model)
@@ -123,6 +123,18 @@ def sgd_epochs(model, X, y, sample_weight, order):
             check.engine = engine
             far_from_optimum(engine, check, run.n_iter)
     return model, run
+
+
+def _check_weights(sample_weight):
+    """Refuse negative weights, then weights summing to zero, in the words
+    of the in-memory checks and in their order (a negative weight could
+    otherwise make the sum look empty)."""
+    import dask
+
+    low, total = dask.compute(sample_weight.min(), sample_weight.sum())
+    if low < 0:
+        raise ValueError("Negative values in data passed to `sample_weight`.")
+    require_weight(float(total))
 
 
 def _persisted(blocks):
