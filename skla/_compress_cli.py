@@ -253,13 +253,11 @@ def _jpeg_setting(
     16-bit one is coded from its pixels divided by 257 and compared, times
     257, with the 16-bit original -- not clipped to 8 bits by Pillow.
     """
-    from PIL import Image
-
     from .image import to_array
+    from .image._io import _eight_bit
 
     if peak > 255:
-        eight_bit = np.rint(pixels[:, :, 0] / 257).astype(np.uint8)
-        return Image.fromarray(eight_bit), pixels, 257.0
+        return _eight_bit(image), pixels, 257.0  # pixels / 257, rounded
     mode = "L" if image.mode in ("L", "1") else "RGB"
     source = image.convert(mode)
     return source, to_array(source)[0], 1.0
@@ -296,7 +294,7 @@ def _print_table(
     if energy is not None:
         print(
             f"--energy {energy:g}: each channel at the smallest rank keeping "
-            f"{energy * 100:.3g}% of its energy; rank per channel {per_channel}: "
+            f"{energy * 100:g}% of its energy; rank per channel {per_channel}: "
             f"{rows[0].label}"
         )
     rank = "rank" if energy is None else f"rank {per_channel}"

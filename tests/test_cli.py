@@ -300,3 +300,13 @@ def test_energy_on_a_grayscale_image_has_one_rank(tmp_path, capsys):
     assert rows[0][0].isdigit()
     assert f"rank per channel L: {rows[0][0]}" in out
     assert (tmp_path / "out" / f"ramp_rank{rows[0][0]}.png").is_file()
+
+
+def test_energy_is_printed_as_given(tmp_path, capsys):
+    """0.9999 was printed as "keeping 100% of its energy" (3 digits)."""
+    _gradient_png(tmp_path / "ramp.png", deep=False)
+    args = ["compress", str(tmp_path / "ramp.png"), "--energy", "0.9999"]
+    assert _cli.main([*args, "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "99.99% of its energy" in out
+    assert "100% of its energy" not in out

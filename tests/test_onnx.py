@@ -205,3 +205,19 @@ def test_skla_onnx_imports_without_skl2onnx():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_streamed_and_dask_fits_convert_as_any_other():
+    """A model fitted chunk by chunk (partial_fit) or on a dask array holds
+    numpy arrays like any other fit, and converts (as the deployment page
+    says)."""
+    da = pytest.importorskip("dask.array")
+    X, y = _data()
+    streamed = PinvRegressor()
+    for rows in np.array_split(np.arange(len(X)), 4):
+        streamed.partial_fit(X[rows], y[rows])
+    svd = TruncatedSVDCompressor(3).fit(da.from_array(X, chunks=50))
+    np.testing.assert_allclose(
+        _run(streamed, X)[:, 0], streamed.predict(X), rtol=RTOL, atol=ATOL
+    )
+    np.testing.assert_allclose(_run(svd, X), svd.transform(X), rtol=RTOL, atol=ATOL)

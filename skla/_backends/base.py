@@ -19,6 +19,7 @@ __all__ = [
     "FitData",
     "check_columns",
     "float_dtype",
+    "set_columns",
 ]
 
 #: ``validate``'s y for a transformer (y None is a regressor's missing y).
@@ -69,6 +70,19 @@ def check_columns(n, n_columns):
             f"X has {n} columns; inverse_transform expects n_components_ = "
             f"{n_columns} coordinates per row."
         )
+
+
+def set_columns(estimator, columns):
+    """Set a new fit's ``n_features_in_`` and ``feature_names_in_`` from
+    ``columns``, ``(n_features, names or None)``; None sets nothing (the
+    backends that validate late set them in ``publish``, once the fit has
+    succeeded)."""
+    if columns is None:
+        return
+    estimator.n_features_in_, names = columns
+    estimator.__dict__.pop("feature_names_in_", None)
+    if names is not None:
+        estimator.feature_names_in_ = names
 
 
 class Backend(Protocol):

@@ -243,8 +243,7 @@ def fit_in_memory(model, data, coef_init, intercept_init, backend):
     # Attributes are set only once fitting succeeds (it may diverge).
     engine, run = backend.at_scale(epochs, data, errors)
     model.n_iter_, model.loss_curve_ = run.n_iter, run.loss_curve
-    model.validation_scores_ = model.best_validation_score_ = None
-    model.best_loss_ = None
+    _clear_scores(model)
     if model.early_stopping:
         model.validation_scores_ = run.validation_scores
         model.best_validation_score_ = float(run.best_score)
@@ -254,13 +253,18 @@ def fit_in_memory(model, data, coef_init, intercept_init, backend):
     return model
 
 
+def _clear_scores(model):
+    """No validation scores and no best loss yet."""
+    model.validation_scores_ = model.best_validation_score_ = None
+    model.best_loss_ = None
+
+
 def record_pass(model, objective, first):
     """A ``partial_fit`` pass's objective in ``loss_curve_``, ``best_loss_``
     and ``n_iter_`` (started by the first call)."""
     if first:
         model.n_iter_, model.loss_curve_ = 0, []
-        model.validation_scores_ = model.best_validation_score_ = None
-        model.best_loss_ = None
+        _clear_scores(model)
     model.loss_curve_.append(objective)
     if model.best_loss_ is None or objective < model.best_loss_:
         model.best_loss_ = objective

@@ -18,7 +18,7 @@ from ..._algorithms.least_squares import (
     solve_statistics,
 )
 from ..._algorithms.objectives import posed_on_statistics
-from ..base import NO_Y, FitData, check_columns
+from ..base import NO_Y, FitData, check_columns, set_columns
 from .namespace import Namespace, namespace_of, row_statistics, unsupported
 from .svd import namespace_svd
 
@@ -166,11 +166,7 @@ class ArrayAPI:
         """The fitted arrays ``names`` moved to X's namespace and device, and
         a new fit's input columns set."""
         self.ns.move_attributes(estimator, names)
-        if self._columns is not None:
-            estimator.n_features_in_, names_in = self._columns
-            estimator.__dict__.pop("feature_names_in_", None)
-            if names_in is not None:
-                estimator.feature_names_in_ = names_in
+        set_columns(estimator, self._columns)
 
     def to_numpy(self, a):
         return self.ns.to_numpy(a)

@@ -25,8 +25,9 @@ from sklearn.utils.validation import _get_feature_names, validate_data
 
 from ..._algorithms.least_squares import routed_statistics, solve_statistics
 from ..._algorithms.objectives import PosedObjective, posed_on_statistics
-from ..._algorithms.svd_figures import coordinates, exact_svd_figures
-from ..base import NO_Y, FitData, check_columns, float_dtype
+from ..._algorithms.svd_figures import coordinates as project
+from ..._algorithms.svd_figures import exact_svd_figures
+from ..base import NO_Y, FitData, check_columns, float_dtype, set_columns
 from .rows import (
     as_array,
     check_rows,
@@ -46,6 +47,7 @@ class Dask:
     name = "dask"
     compute_dtype = np.dtype("float64")  # of the row statistics
     fitted_in = "numpy"  # the namespace of the fitted arrays
+    _columns = None  # a new fit's (n_features_in_, feature_names_in_)
 
     def validate(
         self,
@@ -183,7 +185,7 @@ class Dask:
         Z = None
         if coordinates:
             k = len(fit.singular_values)
-            Z = map_rows(_coordinates, data.X, (components,), k, data.dtype)
+            Z = map_rows(project, data.X, (components,), k, data.dtype)
         return fit, Z
 
     def sgd_fit(self, model, data, *, coef_init, intercept_init):
@@ -211,21 +213,10 @@ class Dask:
     def publish(self, estimator, names):
         """The fitted arrays are numpy's already; the input's columns are
         set now that the fit has succeeded."""
-        if self._columns is None:  # a later chunk of a stream: checked
-            return
-        n_features, feature_names = self._columns
-        estimator.n_features_in_ = n_features
-        if feature_names is None:
-            estimator.__dict__.pop("feature_names_in_", None)
-        else:
-            estimator.feature_names_in_ = feature_names
+        set_columns(estimator, self._columns)
 
     def to_numpy(self, a):
         return np.asarray(a)
-
-
-def _coordinates(X, components):
-    return coordinates(X, components)
 
 
 def _posed_chunked(objective, statistics, fit_intercept, warm):
