@@ -17,7 +17,9 @@ spectrum that the estimator stores.
 
 from __future__ import annotations
 
+import functools
 import warnings
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -35,13 +37,14 @@ __all__ = ["LstsqFit", "routed_statistics", "solve_rows", "solve_statistics"]
 class LstsqFit(NamedTuple):
     """A least-squares fit: ``coef`` (n_features, n_targets) and
     ``intercept`` (n_targets,) in float64, the rank and the singular values
-    as ``singular_values_`` reports them (None where not computed), the
-    method's name and the solver component (None from statistics)."""
+    as ``singular_values_`` reports them (None where not computed; a
+    function of no arguments where the solver deferred them), the method's
+    name and the solver component (None from statistics)."""
 
     coef: np.ndarray
     intercept: np.ndarray
     rank: int | None
-    singular_values: np.ndarray | None
+    singular_values: np.ndarray | Callable[[], np.ndarray] | None
     solver_used: str
     solver: object = None
 
@@ -93,8 +96,17 @@ def solve_rows(X, Y, sample_weight, solver, *, alpha, rtol, centre, x_scale, cop
         intercept = (problem.Y_offset - problem.X_offset @ coef) / cy
     with np.errstate(over="ignore", under="ignore"):
         coef = coef * cx / cy
-    s = reported_singular_values(result.singular_values, result.rank, cx)
-    return LstsqFit(coef, intercept, result.rank, s, result.solver, solver)
+    s, rank = result.singular_values, result.rank
+    if callable(s):  # deferred by the solver: computed when first read
+        spectrum = s
+        s = functools.partial(_reported_later, spectrum, rank, cx)
+    else:
+        s = reported_singular_values(s, rank, cx)
+    return LstsqFit(coef, intercept, rank, s, result.solver, solver)
+
+
+def _reported_later(spectrum, rank, scale):
+    return reported_singular_values(spectrum(), rank, scale)
 
 
 def routed_statistics(

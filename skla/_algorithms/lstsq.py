@@ -6,20 +6,20 @@ Each function returns the minimum-norm minimiser of
 (:func:`lsqr_solve`, which computes no spectrum: ``coef`` alone); the
 components in :mod:`skla.components.lstsq` wrap them in an ``LstsqResult``.
 The filter factors are written once, :func:`filter_factors`, for the SVD
-and QR routes; the Gram route filters the eigenvalues of ``AᵀA``
-(:class:`GramFactorisation`).
+and QR routes; the Gram route (:class:`~skla._algorithms.gram.GramFactorisation`,
+re-exported here) filters the eigenvalues of ``AᵀA``.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
 from scipy.sparse.linalg import lsqr
 from sklearn.exceptions import ConvergenceWarning
 
+from .gram import GramFactorisation
 from .qr import apply_q, augmented_r, householder
 
 __all__ = [
@@ -228,114 +228,6 @@ def _qr_solve_wide(problem, alpha, rtol):
     c = np.zeros((d, problem.n_targets), order="F")
     c[:n] = Ur @ (phi[:, None] * (Vrt @ problem.rhs()))
     return apply_q(qr, tau, c), rank, s
-
-
-@dataclass(frozen=True)
-class GramFactorisation:
-    """The Gram matrix ``AᵀA``, its eigenvalues, and what they say of its accuracy.
-
-    Parameters
-    ----------
-    G : ndarray of shape (n_features, n_features)
-        The computed Gram matrix.
-    AtB : ndarray of shape (n_features, n_targets)
-    eigenvalues : ndarray of shape (n_features,)
-        Eigenvalues of G, ascending.
-    noise : float
-        Size of the rounding error in the computed Gram matrix (and so in
-        each eigenvalue): ``eps * (λ_max + offset_scale)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skla._data import LstsqProblem
-    >>> X, Y = np.array([[1.0, 0.0], [0.0, 2.0]]), np.array([[1.0], [4.0]])
-    >>> gram = GramFactorisation.of(LstsqProblem(X, Y, None, None, None))
-    >>> gram.eigenvalues, bool(gram.relative_error(0.0, 1e-12) < 1e-15)
-    (array([1., 4.]), True)
-    >>> gram.solve(0.0, 1e-12)[0].ravel()
-    array([1., 2.])
-    """
-
-    G: np.ndarray
-    AtB: np.ndarray
-    eigenvalues: np.ndarray
-    noise: float
-
-    @classmethod
-    def of(cls, problem, block_rows=None):
-        """Form ``AᵀA`` and ``AᵀB`` (``block_rows`` rows at a time) and
-        eigendecompose ``AᵀA``."""
-        gram = problem.gram(block_rows)
-        return cls.of_scatter(gram.G, gram.AtB, gram.offset_scale, gram.eps)
-
-    @classmethod
-    def of_scatter(cls, G, AtB, offset_scale=0.0, eps=None):
-        """From ``AᵀA`` and ``AᵀB`` formed elsewhere (e.g. merged from chunks)
-        in arithmetic of unit roundoff ``eps`` (float64's if None)."""
-        eps = np.finfo(np.float64).eps if eps is None else eps
-        # Eigenvalues alone (no vectors) are cheap and tell the conditioning.
-        lam = scipy.linalg.eigh(G, eigvals_only=True, driver="evd", check_finite=False)
-        noise = eps * (max(lam[-1], 0.0) + offset_scale)
-        return cls(G, AtB, lam, noise)
-
-    def _reference_eigenvalue(self, alpha, rtol):
-        lam = self.eigenvalues
-        lam_cut = (rtol**2) * max(lam[-1], 0.0)
-        kept = lam[lam > lam_cut]
-        # The smallest kept eigenvalue bounds the error of the solve; a cut
-        # inside the noise cannot tell zero from small, so it counts as well.
-        smallest = kept.min() if kept.size else lam_cut
-        if kept.size < lam.size:
-            smallest = min(smallest, lam_cut)
-        return max(smallest, 0.0) + alpha
-
-    def relative_error(self, alpha, rtol):
-        """Estimated relative error of the solution, ``noise / (λ_min + alpha)``.
-
-        This is ``eps · cond(A)²`` in the common case (no ridge, no cut): the
-        normal equations square the condition number.
-        """
-        if self.eigenvalues[-1] <= 0:  # A == 0: the answer, 0, is exact
-            return 0.0
-        reference = self._reference_eigenvalue(alpha, rtol)
-        return np.inf if reference <= 0 else self.noise / reference
-
-    def solve(self, alpha, rtol):
-        """Filtered solution ``V diag(1/(λ + alpha)) Vᵀ AᵀB`` over kept eigenvalues.
-
-        When nothing is cut this is ``(G + alpha I)⁻¹ AᵀB``, solved directly
-        (measured: 0.02 s for d = 1000, against 0.13 s for the eigenvectors).
-
-        Returns
-        -------
-        coef, rank, singular_values
-        """
-        lam = self.eigenvalues
-        s = np.sqrt(np.clip(lam, 0.0, None))
-        # Eigenvalues inside the rounding noise carry no information: treating
-        # them as zero keeps exactly rank-deficient problems finite.
-        keep = (s > rtol * s[-1]) & (lam > self.noise * lam.size)
-        singular_values = s[::-1].copy()
-        rank = int(keep.sum())
-        # scipy's LAPACK throughout a fit: switching between numpy's and
-        # scipy's OpenBLAS thread pools costs up to 2x here (measured: 0.17 s
-        # instead of 0.09 s on 200000×100).
-        if keep.all():
-            try:
-                coef = scipy.linalg.solve(
-                    self.G + alpha * np.eye(len(lam)),
-                    self.AtB,
-                    assume_a="pos",
-                    check_finite=False,
-                )
-                return coef, rank, singular_values
-            except np.linalg.LinAlgError:  # not numerically positive definite
-                pass
-        lam, V = scipy.linalg.eigh(self.G, driver="evd", check_finite=False)
-        inv = np.zeros_like(lam)
-        inv[keep] = 1.0 / (lam[keep] + alpha)
-        return V @ (inv[:, None] * (V.T @ self.AtB)), rank, singular_values
 
 
 def lsqr_solve(problem, alpha, rtol, *, atol, btol, max_iter):

@@ -5,6 +5,8 @@ Shared by all layers (estimators, algorithms, solver components); imports
 nothing from them.
 """
 
+from .centred import centred_dot, centred_tdot
+from .gram import Gram
 from .moments import (
     batch_weights,
     column_moments,
@@ -13,7 +15,7 @@ from .moments import (
     unit_weights,
     weighted_mean,
 )
-from .problem import Gram, LstsqProblem, centred_dot, centred_problem, centred_tdot
+from .problem import LstsqProblem, centred_problem
 
 __all__ = [
     "Gram",

@@ -18,72 +18,24 @@ operator, or (at the cost of a copy of X) the dense matrix.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import get_blas_funcs
 from scipy.sparse.linalg import LinearOperator
-from sklearn.utils.extmath import safe_sparse_dot
 
+from .centred import centred_dot, centred_tdot
+from .gram import Gram, dense_gram
 from .moments import weighted_mean
 
-__all__ = ["Gram", "LstsqProblem", "centred_dot", "centred_problem", "centred_tdot"]
+__all__ = ["LstsqProblem", "centred_problem"]
 
 # Row blocks hold about 2**18 numbers (2 MiB in float64): large enough for BLAS
 # and LAPACK to run at full speed, small enough to stay far below the size of X.
 _BLOCK_ELEMENTS = 2**18
 
 
-def centred_dot(X, B, offset, *, dtype=np.float64):
-    """``(X - 1 μᵀ) B`` in ``dtype`` without centring X (dense or sparse X).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> X, mu = np.array([[1.0, 2.0], [3.0, 6.0]]), np.array([2.0, 4.0])
-    >>> centred_dot(X, np.array([1.0, 1.0]), mu)
-    array([-3.,  3.])
-    """
-    out = np.asarray(safe_sparse_dot(X, B, dense_output=True), dtype=dtype)
-    if offset is not None:
-        out -= offset @ B
-    return out
-
-
-def centred_tdot(X, G, offset, *, dtype=np.float64):
-    """``(X - 1 μᵀ)ᵀ G`` in ``dtype`` without centring X (dense or sparse X).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> X, mu = np.array([[1.0, 2.0], [3.0, 6.0]]), np.array([2.0, 4.0])
-    >>> centred_tdot(X, np.array([-1.0, 1.0]), mu)
-    array([2., 4.])
-    """
-    out = np.asarray(safe_sparse_dot(X.T, G, dense_output=True), dtype=dtype)
-    if offset is not None:
-        out -= np.multiply.outer(offset, np.sum(G, axis=0))
-    return out
-
-
-class Gram(NamedTuple):
-    """``AᵀA`` and ``AᵀB`` in float64, with what is needed to bound their error.
-
-    Rounding errors in ``G`` are of order ``eps * (‖G‖₂ + offset_scale)``.
-    """
-
-    G: np.ndarray
-    AtB: np.ndarray
-    eps: float
-    """Unit roundoff of the arithmetic that formed G."""
-    offset_scale: float
-    """The largest term cancelled by a centring correction (0 if none)."""
-
-
-@dataclass(frozen=True, eq=False)
 class LstsqProblem:
     """Least squares on implicitly centred and weighted data.
 
@@ -95,8 +47,10 @@ class LstsqProblem:
         The targets, same dtype as X.
     sample_weight : ndarray of shape (n_samples,) or None
         Non-negative weights; None means all ones.
-    X_offset : ndarray of shape (n_features,) or None
+    X_offset : ndarray of shape (n_features,), "mean" or None
         The centre subtracted from every row of X (None: no centring).
+        ``"mean"``: the weighted column means, computed when first read --
+        or, by :meth:`gram`, in the same pass as the Gram matrix.
     Y_offset : ndarray of shape (n_targets,) or None
         The centre subtracted from every row of Y.
     overwrite_X : bool, default=False
@@ -114,12 +68,42 @@ class LstsqProblem:
     True
     """
 
-    X: Any  # ndarray or scipy.sparse matrix
-    Y: np.ndarray
-    sample_weight: np.ndarray | None
-    X_offset: np.ndarray | None
-    Y_offset: np.ndarray | None
-    overwrite_X: bool = False
+    def __init__(
+        self,
+        X: Any,  # ndarray or scipy.sparse matrix
+        Y: np.ndarray,
+        sample_weight: np.ndarray | None,
+        X_offset: np.ndarray | str | None,
+        Y_offset: np.ndarray | None,
+        overwrite_X: bool = False,
+    ):
+        if isinstance(X_offset, str) and X_offset != "mean":
+            raise ValueError(f"X_offset={X_offset!r}: an array, 'mean' or None.")
+        self.X, self.Y, self.sample_weight = X, Y, sample_weight
+        self._X_offset = X_offset
+        self.Y_offset = Y_offset
+        self.overwrite_X = overwrite_X
+
+    def __repr__(self) -> str:
+        return f"LstsqProblem(shape={self.shape}, n_targets={self.n_targets})"
+
+    @property
+    def X_offset(self) -> np.ndarray | None:
+        """The centre of X's rows (computed on first read for ``"mean"``)."""
+        if isinstance(self._X_offset, str):
+            self._X_offset = weighted_mean(self.X, self.sample_weight)
+        return self._X_offset
+
+    @property
+    def mean_pending(self) -> bool:
+        """Whether X is to be centred on its mean, not yet computed."""
+        return isinstance(self._X_offset, str)
+
+    def set_mean(self, mean: np.ndarray) -> None:
+        """The mean, where computed in another pass (:meth:`gram`)."""
+        if not self.mean_pending:
+            raise ValueError("X_offset is set already.")
+        self._X_offset = mean
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -172,6 +156,11 @@ class LstsqProblem:
             return None
         return np.sqrt(self.sample_weight, dtype=np.float64)
 
+    @property
+    def sqrt_weight(self) -> np.ndarray | None:
+        """``√w`` in float64 (None without weights)."""
+        return self._sqrt_weight
+
     def rhs(self) -> np.ndarray:
         """B, the centred and weighted targets, in float64."""
         return self._centre_and_weight(self.Y, self.Y_offset, slice(None))
@@ -213,6 +202,16 @@ class LstsqProblem:
         a = self._centre_and_weight(X[rows], self.X_offset, rows, out_a)
         b = self._centre_and_weight(self.Y[rows], self.Y_offset, rows, out_b)
         return a, b
+
+    def centred_rows(self, rows: slice, centre, out=None) -> np.ndarray:
+        """Rows ``rows`` of X centred on ``centre`` (None: not centred) and
+        weighted, dense float64, optionally written into ``out``."""
+        block = self._row_sliceable_X[rows]
+        return self._centre_and_weight(block, centre, rows, out)
+
+    def centred_targets(self, rows: slice, out=None) -> np.ndarray:
+        """Rows ``rows`` of B, optionally written into ``out``."""
+        return self._centre_and_weight(self.Y[rows], self.Y_offset, rows, out)
 
     def row_blocks(self, n_rows: int | None = None) -> Iterator[slice]:
         """Consecutive row ranges of about ``n_rows`` rows covering A.
@@ -264,9 +263,11 @@ class LstsqProblem:
         """The Gram matrix ``AᵀA`` and ``AᵀB`` in float64, without forming A.
 
         Dense X is centred block by block, so no cancellation occurs however
-        large the column means are.  Sparse X is never densified: the Gram
-        matrix of the raw data is corrected by the rank-one centring term,
-        which loses accuracy in proportion to the size of that term.
+        large the column means are; a ``"mean"`` still to be computed is
+        computed in the same pass (see :func:`~skla._data.gram.dense_gram`).
+        Sparse X is never densified: the Gram matrix of the raw data is
+        corrected by the rank-one centring term, which loses accuracy in
+        proportion to the size of that term.
 
         Parameters
         ----------
@@ -281,19 +282,7 @@ class LstsqProblem:
         """
         if self.is_sparse:
             return self._sparse_gram()
-        n_features = self.shape[1]
-        # scipy's BLAS, like the LAPACK calls that follow in every solver: numpy
-        # and scipy each bring an OpenBLAS with its own spinning thread pool,
-        # and alternating between them in one fit costs up to 2x here.
-        syrk, gemm = get_blas_funcs(("syrk", "gemm"), dtype=np.float64)
-        G = np.zeros((n_features, n_features), order="F")
-        AtB = np.zeros((n_features, self.n_targets), order="F")
-        for a, b in self.blocks(n_rows):
-            # a is C-ordered, so a.T is Fortran-ordered: no copies.
-            G = syrk(1.0, a.T, beta=1.0, c=G, overwrite_c=True)
-            AtB = gemm(1.0, a.T, b, beta=1.0, c=AtB, overwrite_c=True)
-        G = np.triu(G) + np.triu(G, 1).T  # syrk fills the upper triangle
-        return Gram(G, AtB, float(np.finfo(np.float64).eps), 0.0)
+        return dense_gram(self, n_rows)
 
     def _sparse_gram(self):
         # In float64 whatever X's dtype (a copy of the non-zeros of float32
@@ -365,7 +354,7 @@ def centred_problem(X, Y, sample_weight, *, centre, overwrite_X=False):
     (implicitly: X is not copied), weighted by ``sample_weight``."""
     X_offset = Y_offset = None
     if centre:
-        X_offset = weighted_mean(X, sample_weight)
+        X_offset = "mean"  # computed when needed: the Gram pass computes it too
         Y_offset = weighted_mean(Y, sample_weight)
     return LstsqProblem(
         X, Y, sample_weight, X_offset, Y_offset, overwrite_X=overwrite_X

@@ -24,10 +24,11 @@ name      method                                              accuracy
 ``svd``   LAPACK SVD of the centred copy of X                 backward stable
 ``qr``    block-wise (TSQR) Householder QR of [A | B], then   backward stable
           the SVD of the small triangular factor
-``gram``  eigendecomposition of AᵀA, formed block-wise        ~ eps·cond(A)²
+``gram``  Cholesky (or eigenvalues) of AᵀA, formed block-wise ~ eps·cond(A)²
 ``lsqr``  LSQR iterations on A as a linear operator           iterative
-``auto``  ``gram`` when the eigenvalues it computes show it   as ``qr``
-          is accurate to 1e-9, otherwise ``qr`` (or ``lsqr``
+``auto``  ``gram`` when its condition estimate (or, where    as ``qr``
+          that cannot tell, its eigenvalues) shows it is
+          accurate to 1e-9, otherwise ``qr`` (or ``lsqr``
           for sparse X too large to factor)
 ========  ==================================================  ================
 
@@ -40,6 +41,7 @@ registered under a name with :func:`skla.register` or the entry-point group
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
@@ -91,8 +93,11 @@ class LstsqResult(NamedTuple):
         The solution x.
     rank : int or None
         Number of singular values kept (None if the solver does not know).
-    singular_values : ndarray of shape (min(n_samples, n_features),) or None
-        Singular values of A in decreasing order (None if not computed).
+    singular_values : ndarray of shape (min(n_samples, n_features),), callable or None
+        Singular values of A in decreasing order; or a function of no
+        arguments that computes them, for a solver that did not need them
+        (``singular_values_`` then calls it when first read); None if not
+        computed.
     solver : str
         The method that produced the solution, e.g. ``"gram"``.
 
@@ -106,7 +111,7 @@ class LstsqResult(NamedTuple):
 
     coef: np.ndarray
     rank: int | None
-    singular_values: np.ndarray | None
+    singular_values: np.ndarray | Callable[[], np.ndarray] | None
     solver: str
 
 
@@ -200,23 +205,37 @@ class QRSolver(Component):
         return LstsqResult(*qr_solve(problem, alpha, rtol, self.block_rows), "qr")
 
 
+def certified_result(factorisation, alpha, rtol):
+    """The Gram route's result where Cholesky certifies it (see
+    :meth:`~skla._algorithms.gram.GramFactorisation.certified_solve`), its
+    singular values deferred to their first read; else None."""
+    certified = factorisation.certified_solve(alpha, rtol, GRAM_TOL)
+    if certified is None:
+        return None
+    return LstsqResult(*certified, factorisation.singular_values, "gram")
+
+
 class GramAccuracyWarning(UserWarning):
     """The normal equations cannot deliver the accuracy skla promises here."""
 
 
 @register("lstsq_solver", "gram")
 class GramSolver(Component):
-    """Normal equations: eigendecomposition of the Gram matrix ``AᵀA``.
+    """Normal equations: the Gram matrix ``AᵀA``, by Cholesky or eigenvalues.
 
     ``AᵀA`` is accumulated over centred row blocks in float64 (one pass over X,
     no copy); for sparse X it is the sparse product, corrected for centring.
-    Then ``AᵀA = V diag(λ) Vᵀ`` and ``x = V diag(1/(λ+alpha)) VᵀAᵀB``
-    (a direct solve when no eigenvalue is cut).  The
-    fastest solver when n_samples >> n_features, but it squares the condition
-    number: its relative error is about ``eps · cond(A)²``.  It estimates that
-    error from the eigenvalues and emits a :class:`GramAccuracyWarning` when it
-    exceeds :data:`GRAM_TOL`; singular values below ``sqrt(d · eps) · σ_max``
-    cannot be resolved and are treated as zero.
+    The fastest solver when n_samples >> n_features, but it squares the
+    condition number: its relative error is about ``eps · cond(A)²``.
+
+    Where a Cholesky factor and its condition estimate show that error to be
+    below :data:`GRAM_TOL` with nothing to cut, ``x = (AᵀA + alpha I)⁻¹AᵀB``
+    by that factor, and the eigenvalues (``singular_values_``) are computed
+    only when read (:mod:`skla._algorithms.gram`).  Otherwise
+    ``AᵀA = V diag(λ) Vᵀ`` and ``x = V diag(1/(λ+alpha)) VᵀAᵀB`` over the
+    kept eigenvalues; the error estimated from them above :data:`GRAM_TOL`
+    emits a :class:`GramAccuracyWarning`, and singular values below
+    ``sqrt(d · eps) · σ_max`` cannot be resolved and are treated as zero.
 
     Parameters
     ----------
@@ -240,7 +259,7 @@ class GramSolver(Component):
         self.block_rows = block_rows
 
     def factorise(self, problem) -> GramFactorisation:
-        """Form ``AᵀA`` and ``AᵀB`` and eigendecompose ``AᵀA``.
+        """Form ``AᵀA`` and ``AᵀB`` (factored when asked to solve).
 
         Parameters
         ----------
@@ -254,6 +273,9 @@ class GramSolver(Component):
 
     def solve(self, problem, *, alpha, rtol):
         factorisation = self.factorise(problem)
+        certified = certified_result(factorisation, alpha, rtol)
+        if certified is not None:
+            return certified
         error = factorisation.relative_error(alpha, rtol)
         if error > GRAM_TOL:
             warnings.warn(
@@ -341,6 +363,9 @@ class AutoSolver(Component):
         tall = n_samples >= n_features
         if tall and (not problem.is_sparse or n_features <= _SPARSE_GRAM_MAX_FEATURES):
             factorisation = GramSolver().factorise(problem)
+            certified = certified_result(factorisation, alpha, rtol)
+            if certified is not None:
+                return certified
             if factorisation.relative_error(alpha, rtol) <= GRAM_TOL:
                 return LstsqResult(*factorisation.solve(alpha, rtol), "gram")
         if not problem.is_sparse or (

@@ -110,7 +110,10 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         about ``sqrt(eps) * σ_max``).  The values past ``rank_`` -- below the
         cut-off, or lost in the Gram matrix's rounding -- are reported as 0:
         their computed values are rounding noise, which differs between
-        solvers and routes.  None for ``"lsqr"``.
+        solvers and routes.  None for ``"lsqr"``.  Where the Gram route's
+        Cholesky test needed no eigenvalues, they are computed when this
+        attribute is first read (or the model pickled): 0.04 s at 1000
+        features, a tenth of the fit.
 
     solver_ : object or None
         The solver component used (a new instance or a clone of ``solver``);
@@ -303,11 +306,35 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         LstsqFit`, in X's dtype."""
         self._set_coef(fit.coef, data.y_ndim, fit.intercept, dtype=data.dtype)
         self.rank_ = fit.rank
-        self.singular_values_ = None
-        if fit.singular_values is not None:
-            self.singular_values_ = fit.singular_values.astype(data.dtype)
+        self.__dict__.pop("_singular_values_later", None)
+        s = fit.singular_values
+        if callable(s):
+            # The solver did not need them: computed when first read.
+            self.__dict__.pop("singular_values_", None)
+            self._singular_values_later = (s, data.dtype)
+        else:
+            self.singular_values_ = None if s is None else s.astype(data.dtype)
         self.solver_used_ = fit.solver_used
         self.solver_ = fit.solver
+
+    def __getattr__(self, name):
+        # Only reached where normal lookup fails: singular_values_ that the
+        # fit deferred (the Gram route's Cholesky needed no eigenvalues).
+        later = self.__dict__.get("_singular_values_later")
+        if name != "singular_values_" or later is None:
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute {name!r}"
+            )
+        spectrum, dtype = later
+        self.singular_values_ = np.asarray(spectrum()).astype(dtype)
+        del self._singular_values_later
+        return self.singular_values_
+
+    def __getstate__(self):
+        # A pickle carries the singular values, not the Gram matrix.
+        if "_singular_values_later" in self.__dict__:
+            self.singular_values_  # noqa: B018 (computes them)
+        return super().__getstate__()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
