@@ -26,7 +26,7 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import lapack
 
-__all__ = ["ESTIMATE_MARGIN", "GramFactorisation"]
+__all__ = ["ESTIMATE_MARGIN", "GramFactorisation", "certified_cholesky"]
 
 #: How far LAPACK's condition estimate may underestimate ``‖G⁻¹‖₁`` before
 #: the Cholesky certificate could pass a matrix the eigenvalues would fail.
@@ -154,34 +154,65 @@ class GramFactorisation:
         """The solution, where a Cholesky condition estimate certifies it.
 
         Returns ``(coef, rank)`` -- what :meth:`solve` returns, without the
-        eigenvalues -- when the bounds ``λ_max ≤ ‖G‖₁`` and ``λ_min ≥
-        rcond·‖G‖₁ / ESTIMATE_MARGIN`` show that :meth:`relative_error` is
-        at most ``tol`` and that :meth:`solve` keeps every eigenvalue; else
-        None (ask the eigenvalues).
+        eigenvalues -- when :func:`certified_cholesky` shows that
+        :meth:`relative_error` is at most ``tol`` and that :meth:`solve`
+        keeps every eigenvalue; else None (ask the eigenvalues).
         """
+        factor = certified_cholesky(
+            self.G,
+            eps=self.eps,
+            offset_scale=self.offset_scale,
+            tol=tol,
+            rtol=rtol,
+            alpha=alpha,
+        )
+        if factor is None:
+            return None
         d = self.G.shape[0]
-        if d == 0 or not np.isfinite(self.G).all():
-            return None
-        # Read once, column sums of |G|: the 1-norm (G is symmetric).
-        norm = float(np.abs(self.G).sum(axis=0).max())
-        factor, info = lapack.dpotrf(self.G, lower=0, clean=0)
-        if info != 0 or norm == 0.0:
-            return None
-        rcond, info = lapack.dpocon(factor, norm)
-        lam_min = rcond * norm / ESTIMATE_MARGIN  # ≤ λ_min
-        noise = self.eps * (norm + self.offset_scale)  # ≥ the noise
-        if not (
-            info == 0
-            and lam_min > (rtol**2) * norm  # the rtol cut keeps everything
-            and lam_min > noise * d  # nothing lost in the noise
-            and noise <= tol * (lam_min + alpha)  # accurate to tol
-        ):
-            return None
         if alpha == 0:
             coef, info = lapack.dpotrs(factor, self.AtB, lower=0)
             return (coef, d) if info == 0 else None
         coef = _cholesky_solve(self.G, self.AtB, alpha)
         return None if coef is None else (coef, d)
+
+
+def certified_cholesky(G, *, eps, offset_scale=0.0, tol, rtol=0.0, alpha=0.0):
+    """The upper Cholesky factor of G where it certifies the Gram route; else None.
+
+    The bounds ``λ_max ≤ ‖G‖₁`` and ``λ_min ≥ rcond·‖G‖₁ / ESTIMATE_MARGIN``
+    (``rcond`` LAPACK's ``pocon`` estimate) must show that the rounding of G,
+    ``eps · (λ_max + offset_scale)``, is at most ``tol`` of ``λ_min + alpha``
+    (the error :meth:`GramFactorisation.relative_error` estimates), and that
+    no eigenvalue falls to the ``rtol`` cut or inside the rounding noise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> G = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> R = certified_cholesky(G, eps=2.2e-16, tol=1e-9)
+    >>> np.allclose(np.triu(R).T @ np.triu(R), G)
+    True
+    >>> print(certified_cholesky(np.diag([1.0, 1e-12]), eps=2.2e-16, tol=1e-9))
+    None
+    """
+    d = G.shape[0]
+    if d == 0 or not np.isfinite(G).all():
+        return None
+    # Read once, column sums of |G|: the 1-norm (G is symmetric).
+    norm = float(np.abs(G).sum(axis=0).max())
+    factor, info = lapack.dpotrf(G, lower=0, clean=0)
+    if info != 0 or norm == 0.0:
+        return None
+    rcond, info = lapack.dpocon(factor, norm)
+    lam_min = rcond * norm / ESTIMATE_MARGIN  # ≤ λ_min
+    noise = eps * (norm + offset_scale)  # ≥ the noise
+    certified = (
+        info == 0
+        and lam_min > (rtol**2) * norm  # the rtol cut keeps everything
+        and lam_min > noise * d  # nothing lost in the noise
+        and noise <= tol * (lam_min + alpha)  # accurate to tol
+    )
+    return factor if certified else None
 
 
 def _cholesky_solve(G, AtB, alpha):

@@ -119,8 +119,12 @@ class Backend(Protocol):
         """``fit(scale)``, X scaled by a power of two where its entries lie
         beyond 1e±60 and the backend can rescale exactly (1.0 otherwise)."""
 
-    def row_statistics(self, data, *, centre, gram=False, ranges=False):
-        """The mergeable :class:`~skla._algorithms.statistics.RowStatistics`."""
+    def row_statistics(
+        self, data, *, centre, gram=False, ranges=False, cholesky_tol=None
+    ):
+        """The mergeable :class:`~skla._algorithms.statistics.RowStatistics`
+        (``cholesky_tol``: R by certified Cholesky where it may, see
+        :meth:`RowStatistics.of <skla._algorithms.statistics.RowStatistics.of>`)."""
 
     def least_squares(self, data, solver, *, alpha, rtol, centre, x_scale, copy_X):
         """PinvRegressor's :class:`~skla._algorithms.least_squares.LstsqFit`."""

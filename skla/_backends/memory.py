@@ -93,12 +93,20 @@ class Memory:
     def at_scale(self, fit, data, errors):
         return retry_at_full_scale(fit, data.X, power_of_two_scale(data.X), errors)
 
-    def row_statistics(self, data, *, centre, gram=False, ranges=False):
+    def row_statistics(
+        self, data, *, centre, gram=False, ranges=False, cholesky_tol=None
+    ):
         Y = data.Y
         if Y is None:  # a transformer's rows: no targets
             Y = np.empty((data.X.shape[0], 0), dtype=data.dtype)
         return RowStatistics.of(
-            data.X, Y, data.sample_weight, centre=centre, gram=gram, ranges=ranges
+            data.X,
+            Y,
+            data.sample_weight,
+            centre=centre,
+            gram=gram,
+            ranges=ranges,
+            cholesky_tol=cholesky_tol,
         )
 
     def least_squares(self, data, solver, *, alpha, rtol, centre, x_scale, copy_X):

@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval
 
 from .._algorithms.least_squares import solve_statistics
 from .._backends import backend_for, stream
-from ..components.lstsq import LstsqSolver
+from ..components.lstsq import GRAM_TOL, LstsqSolver
 from ..plugins import parameter_constraint
 from ..utils._typing import MatrixLike, fit_context
 from ._base import LinearRegressorMixin
@@ -243,7 +243,11 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         rounding -- QR's accuracy at any condition number.  The accuracy
         test by which ``"auto"`` picks the normal equations cannot be taken
         back once rows are gone, so the stream keeps R whatever ``solver``
-        says, except ``solver="gram"``: that keeps the scatter matrix
+        says.  ``"auto"`` forms a chunk's R from its scatter matrix (by
+        Cholesky, about 3× cheaper than QR) where a condition estimate shows
+        the chunk's normal equations accurate to ``GRAM_TOL`` -- the
+        accuracy of ``fit``'s own Gram route -- and by QR otherwise.
+        ``solver="gram"`` keeps the scatter matrix
         instead (four times cheaper per chunk), equals ``fit(solver="gram")``
         and warns as it does when the condition number costs accuracy.  The
         state kept is ``(n_features + n_targets)²`` numbers, however many
@@ -282,9 +286,15 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
             self, X, y, sample_weight, reset=first, allow_all_zero_weights=not first
         )
         # solver="gram" keeps the scatter matrix (4× cheaper, and as
-        # accurate as fit's "gram"); any other solver the R factor.
+        # accurate as fit's "gram"); any other solver the R factor, which
+        # "auto" takes from the chunk's scatter matrix where that is as
+        # accurate as fit's "auto" (about 3× cheaper than TSQR).
+        auto = isinstance(self.solver, str) and self.solver == "auto"
         chunk = backend.row_statistics(
-            data, centre=self.fit_intercept, gram=self.solver == "gram"
+            data,
+            centre=self.fit_intercept,
+            gram=self.solver == "gram",
+            cholesky_tol=GRAM_TOL if auto else None,
         )
         statistics = stream.fold(self, backend, chunk, first=first)
         fit = solve_statistics(

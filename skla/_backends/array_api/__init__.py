@@ -96,7 +96,11 @@ class ArrayAPI:
     def at_scale(self, fit, data, errors):
         return fit(1.0)
 
-    def row_statistics(self, data, *, centre, gram=False, ranges=False):
+    def row_statistics(
+        self, data, *, centre, gram=False, ranges=False, cholesky_tol=None
+    ):
+        # cholesky_tol is not taken: the device's QR, where its float32
+        # Gram matrix would rarely pass.
         X, Y, w = data.X, data.Y, data.sample_weight
         return row_statistics(self.ns, X, Y, w, centre=centre, gram=gram, ranges=ranges)
 

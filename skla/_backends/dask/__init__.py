@@ -111,7 +111,9 @@ class Dask:
     def at_scale(self, fit, data, errors):
         return fit(1.0)
 
-    def row_statistics(self, data, *, centre, gram=False, ranges=False):
+    def row_statistics(
+        self, data, *, centre, gram=False, ranges=False, cholesky_tol=None
+    ):
         X, Y, w = data.X, data.Y, data.sample_weight
         zero = data.allow_all_zero_weights
         return row_statistics(
@@ -122,6 +124,7 @@ class Dask:
             gram=gram,
             ranges=ranges,
             allow_all_zero_weights=zero,
+            cholesky_tol=cholesky_tol,
         )
 
     def least_squares(self, data, solver, *, alpha, rtol, centre, x_scale, copy_X):

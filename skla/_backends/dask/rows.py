@@ -167,13 +167,15 @@ def validated_chunk(X, Y, w, *, dtype=None, where=""):
     return X, Y, w
 
 
-def _chunk(X, Y, w, where, centre, gram, ranges, tolerate_range):
+def _chunk(X, Y, w, where, centre, gram, ranges, tolerate_range, cholesky_tol=None):
     """The statistics of one chunk, validated where it lives; None for a
     scatter matrix its squares would overflow, with ``tolerate_range``; a
     :class:`ChunkFailure` for invalid rows."""
     try:
         X, Y, w = validated_chunk(X, Y, w, where=where)
-        return RowStatistics.of(X, Y, w, centre=centre, gram=gram, ranges=ranges)
+        return RowStatistics.of(
+            X, Y, w, centre=centre, gram=gram, ranges=ranges, cholesky_tol=cholesky_tol
+        )
     except ScatterRangeError as error:
         return None if tolerate_range else ChunkFailure(ScatterRangeError, str(error))
     except ValueError as error:
@@ -232,6 +234,7 @@ def row_statistics(
     ranges=False,
     tolerate_range=False,
     allow_all_zero_weights=False,
+    cholesky_tol=None,
 ) -> RowStatistics | None:
     """The :class:`RowStatistics` of the rows of dask arrays, one pass.
 
@@ -239,6 +242,7 @@ def row_statistics(
     scatter matrix whose squares would overflow is None, not an error.
     Rows whose weights sum to zero are refused, as in memory, unless
     ``allow_all_zero_weights`` (a later chunk of a ``partial_fit`` stream).
+    ``cholesky_tol``: see :meth:`~skla._algorithms.statistics.RowStatistics.of`.
 
     Columns are gathered into whole rows per chunk (``rechunk``); each
     chunk's statistics are computed on its worker and merged pairwise in a
@@ -250,7 +254,7 @@ def row_statistics(
     # data, and a fit that follows another before the scheduler has released
     # its results would read them instead (a benchmark then times nothing).
     chunk = dask.delayed(_chunk, pure=False)
-    options = (centre, gram, ranges, tolerate_range)
+    options = (centre, gram, ranges, tolerate_range, cholesky_tol)
     parts = [chunk(*blocks, *options) for blocks in row_blocks(X, y, sample_weight)]
     statistics = raise_failure(tree_reduce(parts, _merge).compute())
     return statistics if allow_all_zero_weights else _weighed(statistics)
