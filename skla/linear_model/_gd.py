@@ -19,11 +19,15 @@ from ..exceptions import DivergenceError
 from ..plugins import parameter_constraint, resolve
 from ..utils._typing import MatrixLike, fit_context
 from ._base import LinearRegressorMixin
+from ._deferred import DeferredAttributes
 
 __all__ = ["GDRegressor"]
 
+# What partial_fit's solve sets, when first read.
+_SOLVED = ("coef_", "intercept_", "n_iter_", "loss_curve_", "step_size_")
 
-class GDRegressor(LinearRegressorMixin, BaseEstimator):
+
+class GDRegressor(DeferredAttributes, LinearRegressorMixin, BaseEstimator):
     r"""Linear regression by full-batch gradient descent, the seed's algorithm.
 
     Minimises
@@ -233,7 +237,8 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         errors = (np.linalg.LinAlgError, DivergenceError)
         coef, intercept, result = backend.at_scale(fit, data, errors)
         self.loss_, self.penalty_, self.learning_rate_ = loss, penalty, step
-        self._set_result(result, coef, intercept, data)
+        self._cancel_deferred()
+        self._set_result(result, coef, intercept, data.y_ndim, data.dtype)
         backend.publish(self, ("coef_", "intercept_"))
         return self
 
@@ -247,11 +252,14 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
         the rows only through their weighted means and centred Gram matrix,
         kept as the R factor of the centred, weighted ``[X, y]`` (see
         :mod:`skla._algorithms.statistics`; O(d²) numbers however many rows
-        pass).  Each call folds the chunk in and runs the solver on those
-        statistics, warm-started from the previous coefficients, so the
-        result equals :meth:`fit` on all the rows to ``tol`` -- an exact
-        streaming Lasso or elastic net.  Other losses need the rows
-        themselves at every iteration: use
+        pass).  Each call folds the chunk in; the solver runs on those
+        statistics when the coefficients (or ``n_iter_``, ``loss_curve_``,
+        ``step_size_``) are first read -- by :meth:`predict`, say -- so a
+        stream pays for the solves it reads, not one per chunk, and a
+        divergence is reported there.  It is warm-started from the
+        coefficients last read, and the result equals :meth:`fit` on all the
+        rows to ``tol`` -- an exact streaming Lasso or elastic net.  Other
+        losses need the rows themselves at every iteration: use
         :meth:`SGDMiniBatchRegressor.partial_fit`.  A call to :meth:`fit`
         starts over.
 
@@ -302,19 +310,28 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
             data, centre=self.fit_intercept, ranges=True, gram=True
         )
         statistics = stream.fold(self, backend, chunk, first=first)
-        coef = None  # warm-started from the previous call's coefficients
-        if not first:
+        warm = None  # the coefficients last read, if any: a warm start
+        if not first and "coef_" in self.__dict__:
             d, k = statistics.n_features, statistics.n_targets
-            coef = self._coef_matrix(backend.to_numpy(self.coef_), d, k)
-        posed = posed_on_statistics(statistics, data.dtype, coef)
-        alpha = float(self.alpha)
-        result = self._solve(posed.objective, loss, penalty, alpha, step, posed.theta0)
+            warm = self._coef_matrix(backend.to_numpy(self.coef_), d, k)
         self.loss_, self.penalty_, self.learning_rate_ = loss, penalty, step
-        coef, intercept = posed.coefficients(result.coef)
-        self._set_result(result, coef, intercept, data)
-        backend.publish(self, ("coef_", "intercept_"))
+        shape = (data.y_ndim, data.dtype)
+        # Solved when the coefficients are read: a stream of chunks pays for
+        # the solves it reads, not one per chunk.
+        self._defer(_SOLVED, "_solve_stream", backend, statistics, shape, warm)
+        backend.publish(self, ())  # the input's columns, now
         stream.keep(self, backend, statistics)
         return self
+
+    def _solve_stream(self, backend, statistics, shape, warm):
+        """The deferred solve of :meth:`partial_fit` on the statistics."""
+        posed = posed_on_statistics(statistics, shape[1], warm)
+        loss, penalty, step = self.loss_, self.penalty_, self.learning_rate_
+        alpha = float(self.alpha)
+        result = self._solve(posed.objective, loss, penalty, alpha, step, posed.theta0)
+        coef, intercept = posed.coefficients(result.coef)
+        self._set_result(result, coef, intercept, *shape)
+        backend.publish(self, ("coef_", "intercept_"))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -337,9 +354,9 @@ class GDRegressor(LinearRegressorMixin, BaseEstimator):
             step_name=str(self.learning_rate),
         )
 
-    def _set_result(self, result, coef, intercept, data):
+    def _set_result(self, result, coef, intercept, y_ndim, dtype):
         """The fitted attributes of a solver run and its coefficients."""
         self.n_iter_ = result.n_iter
         self.loss_curve_ = result.loss_curve
         self.step_size_ = result.step
-        self._set_coef(coef, data.y_ndim, intercept, dtype=data.dtype)
+        self._set_coef(coef, y_ndim, intercept, dtype=dtype)

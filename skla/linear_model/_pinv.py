@@ -15,6 +15,7 @@ from ..components.lstsq import GRAM_TOL, LstsqSolver
 from ..plugins import parameter_constraint
 from ..utils._typing import MatrixLike, fit_context
 from ._base import LinearRegressorMixin
+from ._deferred import DeferredAttributes
 
 __all__ = ["PinvRegressor"]
 
@@ -22,7 +23,7 @@ __all__ = ["PinvRegressor"]
 _ARRAY_ATTRIBUTES = ("coef_", "intercept_", "singular_values_")
 
 
-class PinvRegressor(LinearRegressorMixin, BaseEstimator):
+class PinvRegressor(DeferredAttributes, LinearRegressorMixin, BaseEstimator):
     r"""Minimum-norm least squares, ``coef = X⁺ y``, with optional ridge.
 
     Solves
@@ -316,35 +317,19 @@ class PinvRegressor(LinearRegressorMixin, BaseEstimator):
         LstsqFit`, in X's dtype."""
         self._set_coef(fit.coef, data.y_ndim, fit.intercept, dtype=data.dtype)
         self.rank_ = fit.rank
-        self.__dict__.pop("_singular_values_later", None)
+        self._cancel_deferred()
         s = fit.singular_values
         if callable(s):
             # The solver did not need them: computed when first read.
-            self.__dict__.pop("singular_values_", None)
-            self._singular_values_later = (s, data.dtype)
+            self._defer(("singular_values_",), "_spectrum", s, data.dtype)
         else:
             self.singular_values_ = None if s is None else s.astype(data.dtype)
         self.solver_used_ = fit.solver_used
         self.solver_ = fit.solver
 
-    def __getattr__(self, name):
-        # Only reached where normal lookup fails: singular_values_ that the
-        # fit deferred (the Gram route's Cholesky needed no eigenvalues).
-        later = self.__dict__.get("_singular_values_later")
-        if name != "singular_values_" or later is None:
-            raise AttributeError(
-                f"{type(self).__name__!r} object has no attribute {name!r}"
-            )
-        spectrum, dtype = later
+    def _spectrum(self, spectrum, dtype):
+        """The deferred ``singular_values_`` (see :meth:`_set_fit`)."""
         self.singular_values_ = np.asarray(spectrum()).astype(dtype)
-        del self._singular_values_later
-        return self.singular_values_
-
-    def __getstate__(self):
-        # A pickle carries the singular values, not the Gram matrix.
-        if "_singular_values_later" in self.__dict__:
-            self.singular_values_  # noqa: B018 (computes them)
-        return super().__getstate__()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

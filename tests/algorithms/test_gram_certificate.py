@@ -96,7 +96,7 @@ def test_deferred_singular_values_are_computed_when_read(solver):
     assert model.solver_used_ == "gram"
     assert_allclose(model.singular_values_, _centred_singular_values(X), rtol=1e-10)
     assert "singular_values_" in vars(model)
-    assert "_singular_values_later" not in vars(model)  # the Gram matrix freed
+    assert "_deferred" not in vars(model)  # the Gram matrix freed
 
 
 def test_deferred_singular_values_keep_the_data_dtype_and_scale():
@@ -112,7 +112,7 @@ def test_a_pickle_carries_the_singular_values_not_the_gram_matrix():
     X, y = _data(d=40)
     model = PinvRegressor().fit(X, y)
     restored = pickle.loads(pickle.dumps(model))
-    assert "_singular_values_later" not in vars(restored)
+    assert "_deferred" not in vars(restored)
     assert_array_equal(restored.singular_values_, model.singular_values_)
     assert_allclose(restored.singular_values_, _centred_singular_values(X))
 
@@ -121,7 +121,7 @@ def test_a_refit_replaces_deferred_and_computed_singular_values():
     X, y = _data()
     model = PinvRegressor().fit(X, y)
     model.set_params(solver="qr").fit(X[:, :3], y)  # computed, not deferred
-    assert "_singular_values_later" not in vars(model)
+    assert "_deferred" not in vars(model)
     assert_allclose(model.singular_values_, _centred_singular_values(X[:, :3]))
     model.set_params(solver="auto").fit(X[:, :4], y)  # deferred again
     assert "singular_values_" not in vars(model)
