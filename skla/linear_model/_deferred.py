@@ -50,7 +50,8 @@ class DeferredAttributes:
         if deferred is not None:
             _, method, args = deferred
             getattr(self, method)(*args)
-            del self._deferred
+            if self.__dict__.get("_deferred") is deferred:  # none set since
+                del self._deferred
 
     def __getattr__(self, name):
         # Reached only where normal lookup fails.

@@ -22,6 +22,16 @@ __all__ = ["PinvRegressor"]
 # The fitted arrays, moved to the namespace and device of an array-API X.
 _ARRAY_ATTRIBUTES = ("coef_", "intercept_", "singular_values_")
 
+# What partial_fit's solve sets, when first read.
+_SOLVED = (
+    "coef_",
+    "intercept_",
+    "rank_",
+    "singular_values_",
+    "solver_used_",
+    "solver_",
+)
+
 
 class PinvRegressor(DeferredAttributes, LinearRegressorMixin, BaseEstimator):
     r"""Minimum-norm least squares, ``coef = X⁺ y``, with optional ridge.
@@ -226,7 +236,7 @@ class PinvRegressor(DeferredAttributes, LinearRegressorMixin, BaseEstimator):
                 copy_X=self.copy_X,
             )
 
-        self._set_fit(backend.at_scale(fit, data, errors), data)
+        self._set_fit(backend.at_scale(fit, data, errors), data.y_ndim, data.dtype)
         backend.publish(self, _ARRAY_ATTRIBUTES)
         return self
 
@@ -239,7 +249,10 @@ class PinvRegressor(DeferredAttributes, LinearRegressorMixin, BaseEstimator):
         The rows enter through mergeable statistics (their weighted means
         and the R factor of the centred, weighted ``[X, y]``; see
         :mod:`skla._algorithms.statistics`): after every call ``coef_``,
-        ``intercept_``, ``rank_`` and ``singular_values_`` are those of
+        ``intercept_``, ``rank_`` and ``singular_values_`` -- solved from
+        the statistics when first read, so that a stream pays for the solves
+        it reads (``solver="gram"`` solves at once: its accuracy warning
+        belongs to the call) -- are those of
         :meth:`fit` with ``solver="qr"`` on all the rows so far, to
         rounding -- QR's accuracy at any condition number.  The accuracy
         test by which ``"auto"`` picks the normal equations cannot be taken
@@ -298,32 +311,46 @@ class PinvRegressor(DeferredAttributes, LinearRegressorMixin, BaseEstimator):
             cholesky_tol=GRAM_TOL if auto else None,
         )
         statistics = stream.fold(self, backend, chunk, first=first)
-        fit = solve_statistics(
-            statistics,
-            self.solver,
-            alpha=self.alpha,
-            rtol=self.rtol,
-            dtype=data.dtype,
-            how="streamed",
-            compute=backend.compute_dtype,
-        )
-        self._set_fit(fit, data)
-        backend.publish(self, _ARRAY_ATTRIBUTES)
+        how = (self.solver, float(self.alpha), self.rtol)
+        shape = (data.y_ndim, data.dtype)
+        if statistics.S is not None:
+            # solver="gram" solves now: its accuracy warning is this call's.
+            self._solve_stream(backend, statistics, how, shape)
+        else:
+            # Solved when the coefficients are read: a stream pays for the
+            # solves it reads, not one per chunk.
+            self._defer(_SOLVED, "_solve_stream", backend, statistics, how, shape)
+            backend.publish(self, ())  # the input's columns, now
         stream.keep(self, backend, statistics)
         return self
 
-    def _set_fit(self, fit, data):
+    def _solve_stream(self, backend, statistics, how, shape):
+        """The solve of :meth:`partial_fit` on the stream's statistics."""
+        solver, alpha, rtol = how
+        fit = solve_statistics(
+            statistics,
+            solver,
+            alpha=alpha,
+            rtol=rtol,
+            dtype=shape[1],
+            how="streamed",
+            compute=backend.compute_dtype,
+        )
+        self._set_fit(fit, *shape)
+        backend.publish(self, _ARRAY_ATTRIBUTES)
+
+    def _set_fit(self, fit, y_ndim, dtype):
         """The fitted attributes of an :class:`~skla._algorithms.least_squares.
         LstsqFit`, in X's dtype."""
-        self._set_coef(fit.coef, data.y_ndim, fit.intercept, dtype=data.dtype)
-        self.rank_ = fit.rank
         self._cancel_deferred()
+        self._set_coef(fit.coef, y_ndim, fit.intercept, dtype=dtype)
+        self.rank_ = fit.rank
         s = fit.singular_values
         if callable(s):
             # The solver did not need them: computed when first read.
-            self._defer(("singular_values_",), "_spectrum", s, data.dtype)
+            self._defer(("singular_values_",), "_spectrum", s, dtype)
         else:
-            self.singular_values_ = None if s is None else s.astype(data.dtype)
+            self.singular_values_ = None if s is None else s.astype(dtype)
         self.solver_used_ = fit.solver_used
         self.solver_ = fit.solver
 

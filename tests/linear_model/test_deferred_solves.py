@@ -89,3 +89,33 @@ def test_copies_and_pickles_of_a_pending_stream_are_independent():
     assert "coef_" not in vars(twin)
     assert not np.array_equal(twin.coef_, before)
     assert_array_equal(model.coef_, before)
+
+
+def test_a_pinv_stream_solves_when_read_but_gram_warns_at_once(monkeypatch):
+    from skla import PinvRegressor
+    from skla._algorithms import least_squares
+    from skla.linear_model import _pinv
+
+    X, y = data()
+    solves = []
+    real = least_squares.solve_statistics
+
+    def spy(*args, **kwargs):
+        solves.append(kwargs["how"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_pinv, "solve_statistics", spy)
+    streamed = PinvRegressor()
+    for Xc, yc in chunks(X, y):
+        streamed.partial_fit(Xc, yc)
+    assert solves == []
+    assert streamed.n_features_in_ == X.shape[1]  # set by each call
+    full = PinvRegressor().fit(X, y)
+    assert_allclose(streamed.coef_, full.coef_, rtol=1e-10)
+    assert streamed.solver_used_ == "qr (streamed)"
+    assert_allclose(streamed.singular_values_, full.singular_values_, rtol=1e-10)
+    assert solves == ["streamed"]
+    gram = PinvRegressor(solver="gram")
+    for Xc, yc in chunks(X, y, parts=2):
+        gram.partial_fit(Xc, yc)
+    assert solves == ["streamed"] * 3  # one per call: its diagnosis is the call's
