@@ -90,9 +90,10 @@ class LstsqProblem:
     @property
     def X_offset(self) -> np.ndarray | None:
         """The centre of X's rows (computed on first read for ``"mean"``)."""
-        if isinstance(self._X_offset, str):
-            self._X_offset = weighted_mean(self.X, self.sample_weight)
-        return self._X_offset
+        offset = self._X_offset
+        if isinstance(offset, str):
+            offset = self._X_offset = weighted_mean(self.X, self.sample_weight)
+        return offset
 
     @property
     def mean_pending(self) -> bool:
