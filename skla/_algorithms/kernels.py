@@ -34,6 +34,7 @@ from scipy.linalg import get_blas_funcs
 from sklearn.utils.extmath import safe_sparse_dot
 
 from .._data import batch_weights, centred_dot, centred_tdot
+from . import compiled
 from .windows import batches
 
 __all__ = ["generic_window", "squared_window"]
@@ -49,8 +50,9 @@ def _fused_factors(engine, etas, n_rows, dtype):
 
     Returns the gradient gemv's factor ``-η c / |batch|`` (``c`` the
     ridge's shrinkage, unless it is per coefficient), the shrinkage
-    (per batch, or per batch and coefficient), and the intercept's
-    ``η / |batch|`` (None without an intercept).
+    (per batch, or per batch and coefficient), the intercept's
+    ``η / |batch|`` (None without an intercept), all as arrays, and
+    whether the shrinkage is per coefficient.
     """
     B = engine.batch_size
     per_coefficient = engine.penalty is not None and engine.standard is not None
@@ -65,25 +67,46 @@ def _fused_factors(engine, etas, n_rows, dtype):
         scales = np.broadcast_to(engine.penalty.shrink(etas * engine.alpha), etas.shape)
     sizes = np.full(len(etas), B, dtype=np.float64)
     sizes[-1] = n_rows - B * (len(etas) - 1)
-    if per_coefficient:
-        steps = (-etas / sizes).tolist()
-    else:
-        steps = (-etas * scales / sizes).tolist()
-        scales = scales.tolist()
-    intercept_steps = (etas / sizes).tolist() if engine.fit_intercept else None
-    return steps, scales, intercept_steps
+    steps = -etas / sizes if per_coefficient else -etas * scales / sizes
+    intercept_steps = etas / sizes if engine.fit_intercept else None
+    return steps, scales, intercept_steps, per_coefficient
 
 
-def squared_window(engine, Xw, yw, ww, etas):
-    """The fast path: squared loss, dense X, one target, ridge or none."""
-    B = engine.batch_size
+def squared_window(engine, Xw, yw, ww, etas, rows=None):
+    """The fast path: squared loss, dense X, one target, ridge or none.
+
+    The updates run compiled where numba is installed (see
+    :mod:`.compiled`), else as two BLAS calls per batch.  With ``rows``,
+    ``Xw`` is all of X and the window is its rows ``rows``.
+    """
     n_rows = yw.shape[0]
+    factors = _fused_factors(engine, etas, n_rows, Xw.dtype)
+    average_from = engine.averaging_from(len(etas), n_rows)
+    residual = np.negative(yw)  # becomes p - y, batch by batch
+    arguments = (engine, Xw, residual, ww, factors, average_from)
+    if not compiled.squared_updates(*arguments, rows=rows):
+        if rows is not None:
+            Xw = Xw[rows]
+        _blas_updates(engine, Xw, residual, ww, factors, average_from)
+    engine.n_seen += n_rows
+    if ww is None:
+        return 0.5 * float(residual @ residual) / n_rows
+    total = float(ww.sum())
+    return 0.5 * float(residual**2 @ ww) / total if total > 0 else 0.0
+
+
+def _blas_updates(engine, Xw, residual, ww, factors, average_from):
+    """The fast path's updates as two ``gemv`` calls and a sum per batch."""
+    B = engine.batch_size
     gemv = _gemv(Xw.dtype)
     coef = np.ascontiguousarray(engine.coef[:, 0])  # a view: coef is (d, 1)
     b = engine.intercept.dtype.type(engine.intercept[0])
-    per_coefficient = engine.penalty is not None and engine.standard is not None
-    steps, scales, intercept_steps = _fused_factors(engine, etas, n_rows, Xw.dtype)
-    residual = np.negative(yw)  # becomes p - y, batch by batch
+    steps, scales, intercept_steps, per_coefficient = factors
+    steps = steps.tolist()
+    if not per_coefficient:
+        scales = scales.tolist()
+    if intercept_steps is not None:
+        intercept_steps = intercept_steps.tolist()
     work = zip(
         batches(Xw, B, transpose=True),
         batches(residual, B),
@@ -93,7 +116,6 @@ def squared_window(engine, Xw, yw, ww, etas):
         intercept_steps or repeat(0.0, len(steps)),
         strict=True,
     )
-    average_from = engine.averaging_from(len(steps), n_rows)
     average = engine.average
     add = np.add.reduce
     for j, (Xb, r, w, step, scale, intercept_step) in enumerate(work):
@@ -115,11 +137,6 @@ def squared_window(engine, Xw, yw, ww, etas):
             average.count += 1
     engine.coef[:, 0] = coef
     engine.intercept[0] = b
-    engine.n_seen += n_rows
-    if ww is None:
-        return 0.5 * float(residual @ residual) / n_rows
-    total = float(ww.sum())
-    return 0.5 * float(residual**2 @ ww) / total if total > 0 else 0.0
 
 
 def generic_window(engine, Xw, Yw, ww, etas):

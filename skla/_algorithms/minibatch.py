@@ -27,6 +27,7 @@ import scipy.sparse as sp
 
 from .._data import unit_weights
 from ..exceptions import DivergenceError
+from . import compiled
 from ._linalg import has_exploded
 from .averaging import IterateAverage
 from .curvature import SAFE_FACTOR, batch_curvature, stable_step, step_cap
@@ -115,6 +116,7 @@ class MiniBatchSGD:
         self.metric = None  # the standardised coordinates of the optimality check
         self.curvature = None
         self.capped = False  # whether the last step asked for more than max_eta
+        self.runs_compiled = False  # whether the epoch's updates run compiled
         self._buffer = None
         self._baseline = None
 
@@ -180,6 +182,9 @@ class MiniBatchSGD:
             If the loss or the coefficients become non-finite or explode.
         """
         n_rows = X.shape[0] if rows is None else len(rows)
+        # Whether this epoch's updates run compiled (see .compiled).
+        n_updates = -(-n_rows // self.batch_size)
+        self.runs_compiled = self._squared(X, Y) and compiled.use(n_updates)
         # Sized for dense float64 rows whatever X's format and dtype, so that
         # a random_state gives the same shuffles for all of them.
         row_bytes = max(1, X.shape[1] * 8)
@@ -189,7 +194,7 @@ class MiniBatchSGD:
             for window in epoch_windows(
                 n_rows, self.batch_size, row_bytes=row_bytes, rng=rng, rows=rows
             ):
-                Xw, Yw, ww = self._gather(X, Y, sample_weight, window)
+                Xw, Yw, ww, rows_of_X = self._gather(X, Y, sample_weight, window)
                 n_batches = -(-Yw.shape[0] // self.batch_size)
                 first = self.max_eta is None
                 if first:
@@ -204,7 +209,7 @@ class MiniBatchSGD:
                 rates = self.schedule.rates(self.t, n_batches)
                 etas = np.minimum(rates, self.max_eta)
                 self.capped = bool(rates[-1] > self.max_eta)
-                loss = self._window(Xw, Yw, ww, etas)
+                loss = self._window(Xw, Yw, ww, etas, rows_of_X)
                 weight = Yw.shape[0] if ww is None else float(ww.sum())
                 self.t += n_batches
                 self._check(loss, rates, Yw, ww)
@@ -284,13 +289,33 @@ class MiniBatchSGD:
     # -- windows ----------------------------------------------------------
 
     def _gather(self, X, Y, sample_weight, window):
+        """``(Xw, Yw, ww, rows)``: the window's rows, or X and its ``rows``.
+
+        The compiled loop reads a window's rows of X in place (``rows``, if
+        not None); the first window is always gathered, for the measures.
+        """
         ww = None if sample_weight is None else sample_weight[window]
         if isinstance(window, slice) or sp.issparse(X):
-            return X[window], Y[window], ww
+            return X[window], Y[window], ww, None
+        if self.max_eta is not None and self._reads_rows(X):
+            return X, Y[window], ww, window
         out = self._window_buffer((len(window), X.shape[1]), X.dtype)
         # mode="clip" skips the bounds check (the rows are valid): faster.
         np.take(X, window, axis=0, out=out, mode="clip")
-        return out, Y[window], ww
+        return out, Y[window], ww, None
+
+    def _squared(self, Xw, Yw):
+        """Whether a window takes the fast path (:func:`.squared_window`)."""
+        return (
+            Yw.shape[1] == 1
+            and not sp.issparse(Xw)
+            and getattr(self.loss, "quadratic", False)
+            and (self.penalty is None or hasattr(self.penalty, "shrink"))
+        )
+
+    def _reads_rows(self, X):
+        """Whether the window's updates can read its rows of X in place."""
+        return self.runs_compiled and self.standard is None and compiled.dense_rows(X)
 
     def _window_buffer(self, shape, dtype):
         """The first ``shape[0]`` rows of the reusable window buffer."""
@@ -302,14 +327,9 @@ class MiniBatchSGD:
             self._buffer = np.empty(shape, dtype=dtype)
         return self._buffer[: shape[0]]
 
-    def _window(self, Xw, Yw, ww, etas):
-        if (
-            Yw.shape[1] == 1
-            and not sp.issparse(Xw)
-            and getattr(self.loss, "quadratic", False)
-            and (self.penalty is None or hasattr(self.penalty, "shrink"))
-        ):
-            return squared_window(self, Xw, Yw[:, 0], ww, etas)
+    def _window(self, Xw, Yw, ww, etas, rows=None):
+        if self._squared(Xw, Yw):
+            return squared_window(self, Xw, Yw[:, 0], ww, etas, rows)
         return generic_window(self, Xw, Yw, ww, etas)
 
     def averaging_from(self, n_batches, n_rows):
