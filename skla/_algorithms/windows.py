@@ -55,6 +55,10 @@ def epoch_windows(n_rows, batch_size, *, row_bytes, rng=None, rows=None):
     True
     """
     window = max(batch_size, WINDOW_BYTES // row_bytes // batch_size * batch_size)
+    if batch_size >= n_rows:
+        # One batch of every row: its gradient is the same in any order, so
+        # the rows are read where they are, not gathered into a shuffle.
+        rng = None
     if rng is None:
         for start in range(0, n_rows, window):
             stop = min(start + window, n_rows)
