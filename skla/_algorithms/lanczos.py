@@ -28,6 +28,12 @@ a matrix product of two columns on this kind of data.  Blocks of a few columns
 keep it robust to clustered singular values (a single vector meets a
 repeated σ only once).
 
+Blocks of one or two columns (ranks up to 8) build the same right Krylov
+space from ``Xᵀ (X V_j)`` in one fused pass over X a step, the Ritz values
+still from ``X V = U R`` (:mod:`.lanczos_gram`); this module's Golub–Kahan
+takes over where that route cannot resolve the values (float32 values
+below 0.02 σ₁) or its products would leave the floating-point range.
+
 The products use numpy's ``@`` and the factorisations numpy's LAPACK, so
 every BLAS call of a fit runs on numpy's OpenBLAS thread pool: the pool a
 user's script keeps warm (``benchmarks/README.md``, issue 16).
@@ -37,6 +43,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .krylov_bases import Basis, eps, orthonormal, settled
+from .lanczos_gram import gram_fits, gram_lanczos_svd, gram_resolves
 from .svd import full_svd, top
 
 __all__ = [
@@ -87,7 +95,7 @@ def _widening(X, k, tol, squared_norm, rng, block):
     block = block_size(k) if block is None else int(block)
     # Each value has settled to 0.1 tol of itself: two copies of one value
     # are within twice that of each other, in squares 0.4 tol.
-    rtol = np.sqrt(_eps(X.dtype)) + 0.4 * tol
+    rtol = np.sqrt(eps(X.dtype)) + 0.4 * tol
     while True:
         found = block_lanczos_svd(
             X, k, block=block, tol=tol, squared_norm=squared_norm, rng=rng
@@ -95,7 +103,7 @@ def _widening(X, k, tol, squared_norm, rng, block):
         if found is None:
             return top(full_svd(X), k)
         U, s, Vt, _ = found
-        floor = 64 * _eps(X.dtype) * float(s[0]) ** 2  # values at rounding level
+        floor = 64 * eps(X.dtype) * float(s[0]) ** 2  # values at rounding level
         if not may_miss_a_copy(s, k, block, rtol=rtol, floor=floor):
             return U, s, Vt
         block = min(k, 2 * block)
@@ -148,91 +156,6 @@ def may_miss_a_copy(theta, k, block, *, rtol, floor=0.0):
     return longest >= block
 
 
-class _Basis:
-    """Orthonormal columns kept in one Fortran-ordered buffer that doubles."""
-
-    def __init__(self, rows, dtype, capacity):
-        self._data = np.empty((rows, capacity), dtype=dtype, order="F")
-        self.size = 0
-
-    @property
-    def columns(self):
-        return self._data[:, : self.size]
-
-    def orthogonalise(self, W):
-        """``W`` minus its projection on the basis, twice (CGS2), in place."""
-        if self.size:
-            Q = self.columns
-            for _ in range(2):
-                W -= Q @ (Q.T @ W)
-        return W
-
-    def append(self, Q):
-        if self.size + Q.shape[1] > self._data.shape[1]:
-            grown = np.empty(
-                (self._data.shape[0], 2 * (self.size + Q.shape[1])),
-                dtype=self._data.dtype,
-                order="F",
-            )
-            grown[:, : self.size] = self.columns
-            self._data = grown
-        self._data[:, self.size : self.size + Q.shape[1]] = Q
-        self.size += Q.shape[1]
-
-
-def _eps(dtype):
-    """Machine epsilon as a Python float (a float32 scalar times a number
-    beyond 1e38, such as ‖X‖² of large float32 data, overflows)."""
-    return float(np.finfo(dtype).eps)
-
-
-def _qr(W):
-    """Householder QR (numpy's LAPACK); a column's norm taken in float64,
-    which a float32 norm of entries beyond 1e19 would overflow."""
-    if W.shape[1] > 1:
-        return np.linalg.qr(W)
-    norm = float(np.linalg.norm(W.astype(np.float64)))
-    return (W / norm if norm > 0 else W), np.array([[norm]])
-
-
-def _orthonormal(W, basis, rng, scale=0.0):
-    """``W ≈ Q R`` with ``Q`` orthonormal and orthogonal to ``basis``.
-
-    ``W`` has been projected on the basis already.  Its QR, then the SVD of
-    the small R, tell its rank: directions whose singular value is at
-    rounding level of ``scale`` (an estimate of ‖X‖₂) or of ``W`` -- X's rank
-    is exhausted, or the Krylov space is invariant -- are dropped and
-    replaced by random directions orthogonal to everything kept, with zero
-    rows in ``R``; ``R = Qᵀ W`` on the kept ones (square, not triangular:
-    the blocks of ``T`` need not be).  If W has a direction below ``√eps``
-    of the reference, ``Q`` is projected on the basis once more and
-    factorised again (block Gram–Schmidt's second pass): such a direction
-    carries noise that is not orthogonal to the basis, and over a few steps
-    the bases would stop being orthonormal (singular values of 1e36 in
-    float32).
-    """
-    dtype, width = W.dtype, W.shape[1]
-    Q, R = _qr(W)
-    Ur, S, Vrt = np.linalg.svd(np.asarray(R, dtype=np.float64))
-    reference = max(float(S[0]), scale, np.finfo(np.float64).tiny)
-    resolution = 32 * _eps(dtype) * reference
-    rank = int(np.count_nonzero(resolution < S))
-    Q = np.asarray(Q @ Ur[:, :rank].astype(dtype), dtype=dtype)
-    R = np.zeros((width, width))
-    R[:rank] = S[:rank, None] * Vrt[:rank]
-    if rank < width:
-        fresh = rng.standard_normal((W.shape[0], width - rank)).astype(dtype)
-        fresh = basis.orthogonalise(fresh)
-        fresh -= Q @ (Q.T @ fresh)
-        Q = np.hstack([Q, np.linalg.qr(fresh)[0].astype(dtype)])
-    # Only a direction far below ‖X‖ carries noise worth a second pass (its
-    # share of rounding is large): skipping it otherwise saves 15% at k = 64.
-    if basis.size and S[-1] <= np.sqrt(_eps(dtype)) * reference:
-        Q, R_again = _qr(basis.orthogonalise(np.array(Q, dtype=dtype, order="F")))
-        R = np.asarray(R_again, dtype=np.float64) @ R
-    return np.asarray(Q, dtype=dtype), R
-
-
 def block_lanczos_svd(X, k, *, block, tol, squared_norm, rng):
     """The top ``k`` triplets of X by block Golub–Kahan–Lanczos.
 
@@ -277,18 +200,22 @@ def block_lanczos_svd(X, k, *, block, tol, squared_norm, rng):
     >>> np.allclose(s, np.linalg.svd(X, compute_uv=False)[:3])
     True
     """
+    if block <= 2 and gram_fits(squared_norm, X.dtype):
+        # One fused pass over X a block (:mod:`.lanczos_gram`); Golub–Kahan
+        # where values are out of its reach.
+        found = gram_lanczos_svd(
+            X, k, block=block, tol=tol, squared_norm=squared_norm, rng=rng
+        )
+        if found is None or gram_resolves(found[1], X.dtype):
+            return found
     m, n = X.shape
     dtype = X.dtype
     limit = min(m, n)
     block = min(block, limit)
     capacity = min(limit, max(4 * block, 2 * k + 2 * block))
-    left, right = _Basis(m, dtype, capacity), _Basis(n, dtype, capacity)
-    # Rounding of the products and of ‖X‖² itself: increments below this
-    # are noise, never a reason to go on.
-    floor = 64 * _eps(dtype) * squared_norm
-
-    V, _ = _orthonormal(rng.standard_normal((n, block)).astype(dtype), right, rng)
-    U, A = _orthonormal(_times(X, V), left, rng)
+    left, right = Basis(m, dtype, capacity), Basis(n, dtype, capacity)
+    V, _ = orthonormal(rng.standard_normal((n, block)).astype(dtype), right, rng)
+    U, A = orthonormal(_times(X, V), left, rng)
     right.append(V)
     left.append(U)
     diagonal, above = [A], []
@@ -297,21 +224,10 @@ def block_lanczos_svd(X, k, *, block, tol, squared_norm, rng):
         T = _block_bidiagonal(diagonal, above)
         theta = np.zeros(k)
         theta[: min(k, T.shape[0])] = np.linalg.svd(T, compute_uv=False)[:k]
-        kept = float(np.sum(theta**2))
-        if not kept <= squared_norm * (1 + np.sqrt(_eps(dtype))):
+        if not float(np.sum(theta**2)) <= squared_norm * (1 + np.sqrt(eps(dtype))):
             return None  # more energy than X has: the bases are spoilt
-        error = max(squared_norm - kept, 0.0)
-        # Stop when the step added at most tol of the error left, and (the
-        # energy alone lets a slow last value lag: 2.6e-3 at k = 8 on
-        # china.jpg) moved none of the top k by more than tol/10 of itself;
-        # Ritz values grow towards the singular values.
-        gained = kept - float(np.sum(before**2))
-        moved = theta - before
-        rounding = 64 * _eps(dtype) * theta[0]
-        if (
-            T.shape[0] >= k
-            and gained <= max(tol * error, floor)
-            and np.all(moved <= 0.1 * tol * theta + rounding)
+        if T.shape[0] >= k and settled(
+            theta, before, k=k, tol=tol, squared_norm=squared_norm, dtype=dtype
         ):
             break
         if left.size + block > limit:
@@ -319,10 +235,10 @@ def block_lanczos_svd(X, k, *, block, tol, squared_norm, rng):
         before = theta
         # Xᵀ U_j = V_j A_jᵀ + V_{j+1} B_j
         Z = right.orthogonalise(_times(X, U, transpose=True) - V @ A.T.astype(dtype))
-        V, B = _orthonormal(Z, right, rng, scale=float(theta[0]))
+        V, B = orthonormal(Z, right, rng, scale=float(theta[0]))
         # X V_{j+1} = U_j B_jᵀ + U_{j+1} A_{j+1}
         W = left.orthogonalise(_times(X, V) - U @ B.T.astype(dtype))
-        U, A = _orthonormal(W, left, rng, scale=float(theta[0]))
+        U, A = orthonormal(W, left, rng, scale=float(theta[0]))
         right.append(V)
         left.append(U)
         above.append(B.T)

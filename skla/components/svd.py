@@ -306,11 +306,14 @@ class BlockLanczosSVD(Component):
     (:mod:`skla._algorithms.lanczos`).  The block is a vector at rank 1,
     two columns up to rank 8, then ``k/2`` up to 16; it is doubled when
     ``b`` equal Ritz values suggest a repeated singular value met fewer
-    times than it counts.  Ranks above a quarter of ``min(m, n)``, or a
-    small side of at most 200, take the exact route of :class:`AutoSVD`.
-    Sparse X is multiplied as it is.  In float32, a result whose last value
-    is below 1.2e-4 of the first is redone in
-    float64 on a copy: float32 products cannot resolve it.
+    times than it counts.  Blocks of one or two columns read X once a step
+    (``Xᵀ (X V)`` by row blocks in the cache,
+    :mod:`skla._algorithms.lanczos_gram`) and may stop a step sooner, when
+    the Ritz residuals already bound the values within ``tol``.  Ranks
+    above a quarter of ``min(m, n)``, or a small side of at most 200, take
+    the exact route of :class:`AutoSVD`.  Sparse X is multiplied as it is.
+    In float32, a result whose last value is below 1.2e-4 of the first is
+    redone in float64 on a copy: float32 products cannot resolve it.
 
     Parameters
     ----------
