@@ -10,15 +10,22 @@ the Gram products ``n·d²``) and GB/s (X's bytes over the time: how many
   ``syrk``, the floor of the Gram route);
 - ``PinvRegressor.partial_fit`` over 8 chunks against ``fit`` on all rows;
 - ``TruncatedSVDCompressor`` against the fastest of ``svds(propack)``,
-  ``TruncatedSVD(arpack)`` and ``TruncatedSVD(randomized)`` at ranks 1..64;
-- ``SGDMiniBatchRegressor`` epochs against ``SGDRegressor``'s.
+  ``TruncatedSVD(arpack)`` and ``TruncatedSVD(randomized)`` at ranks 1..64,
+  on both photos (china, flower) in float64 and float32;
+- ``SGDMiniBatchRegressor`` epochs against ``SGDRegressor``'s, at batch sizes
+  1 to n.  With numba installed, a script's first large batch-1 epoch loads
+  it and the later cases run compiled; with ``--fresh`` each case's process
+  loads it only if its epochs ask for enough updates (see
+  ``skla._algorithms.compiled``).
 
 By default in a script (numpy work before every timed call, as
 ``bench_in_script.py``); ``--fresh`` runs each case in its own process.
-A time is the best of ``--repeats`` calls after one untimed call::
+A time is the best of ``--repeats`` calls after one untimed call;
+``--only`` keeps the cases whose name contains one of its words (e.g.
+``--only svd``)::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
-        python benchmarks/bench_roofline.py [--fresh] [--repeats 3]
+        python benchmarks/bench_roofline.py [--fresh] [--repeats 3] [--only svd]
 """
 
 from __future__ import annotations
@@ -34,6 +41,19 @@ from bench_in_script import numpy_work, photo
 from scipy.linalg import get_blas_funcs
 
 RANKS = (1, 2, 4, 8, 16, 32, 64)
+PHOTOS = ("china", "flower")
+DTYPES = ("float64", "float32")
+SVD_PEERS = ("propack", "arpack", "randomized")
+
+
+def _svd_case(method, k, name, dtype):
+    """The name of an SVD case (china float64's as before the other three)."""
+    kind = "" if dtype == "float64" else f" {dtype}"
+    return f"svd {method} rank {k} {name}{kind} 3024x4032"
+
+
+# SGD epochs at these batch sizes (200000: one batch, full-batch gradient).
+SGD_BATCHES = (1, 8, 32, 256, 200_000)
 
 
 def _regression(n, d, seed=0):
@@ -78,16 +98,17 @@ def _pinv(n, d):
     return (lambda: PinvRegressor().fit(X, y)), n * d * d, X.nbytes
 
 
-def _stream(n, d, chunks=8):
-    from skla import PinvRegressor
+def _stream(n, d, chunks=8, estimator="PinvRegressor"):
+    import skla
 
     X, y = _regression(n, d)
     rows = np.array_split(np.arange(n), chunks)
 
     def stream():
-        model = PinvRegressor()
+        model = getattr(skla, estimator)()
         for r in rows:
             model.partial_fit(X[r[0] : r[-1] + 1], y[r[0] : r[-1] + 1])
+        return model.coef_  # read once: the solve the stream pays for
 
     return stream, n * d * d, X.nbytes
 
@@ -106,8 +127,10 @@ def _sgd(n, d, batch, skla=True):
 
     X, y = _regression(n, d)
     X = (X - X.mean(0)) / X.std(0)  # SGDRegressor needs scaled features
-    if skla:
-        model = SGDMiniBatchRegressor(batch_size=batch, max_iter=1, random_state=0)
+    if skla:  # tol=None: one epoch, no stopping checks (as SGDRegressor's)
+        model = SGDMiniBatchRegressor(
+            batch_size=batch, max_iter=1, tol=None, random_state=0
+        )
     else:
         model = SGDRegressor(max_iter=1, tol=None, random_state=0)
 
@@ -119,13 +142,13 @@ def _sgd(n, d, batch, skla=True):
     return epoch, 2 * n * d, X.nbytes
 
 
-def _svd(method, k, name="china.jpg"):
+def _svd(method, k, name="china.jpg", dtype="float64"):
     from scipy.sparse.linalg import svds
     from sklearn.decomposition import TruncatedSVD
 
     from skla import TruncatedSVDCompressor
 
-    A = photo(name).astype(np.float64)
+    A = photo(name).astype(dtype)
     calls = {
         "skla": lambda: TruncatedSVDCompressor(k, random_state=0).fit(A),
         "propack": lambda: svds(A, k, solver="propack", random_state=0),
@@ -147,14 +170,19 @@ CASES = {
     "pinv fit 400000x100": (_pinv, (400_000, 100)),
     "pinv partial_fit 8x50000x100": (_stream, (400_000, 100)),
     "gd fit 200000x100": (_gd, (200_000, 100)),
+    "gd fit 400000x100": (_gd, (400_000, 100)),
+    "gd partial_fit 8x50000x100": (_stream, (400_000, 100, 8, "GDRegressor")),
     **{
-        f"sgd epoch batch {b} 200000x100": (_sgd, (200_000, 100, b)) for b in (1, 8, 32)
+        f"sgd epoch batch {b} 200000x100": (_sgd, (200_000, 100, b))
+        for b in SGD_BATCHES
     },
     "SGDRegressor epoch 200000x100": (_sgd, (200_000, 100, 1, False)),
     **{
-        f"svd {m} rank {k} china 3024x4032": (_svd, (m, k))
+        _svd_case(m, k, name, dtype): (_svd, (m, k, f"{name}.jpg", dtype))
+        for name in PHOTOS
+        for dtype in DTYPES
         for k in RANKS
-        for m in ("skla", "propack", "arpack", "randomized")
+        for m in ("skla", *SVD_PEERS)
     },
 }
 
@@ -166,9 +194,11 @@ def measure(name, repeats, in_script=True):
     return _best(call, repeats, in_script), flops, nbytes
 
 
-def run_all(repeats, fresh):
+def run_all(repeats, fresh, only=None):
     results = {}
     for name in CASES:
+        if only and not any(word in name for word in only):
+            continue
         if fresh:
             command = [sys.executable, __file__, "--worker", name]
             command += ["--repeats", str(repeats)]
@@ -181,9 +211,13 @@ def run_all(repeats, fresh):
 
 
 def report(results):
-    peak_flops = results["dgemm 4000"][1] / results["dgemm 4000"][0] / 1e9
-    peak_bytes = results["copy 256 MiB"][2] / results["copy 256 MiB"][0] / 1e9
-    print(f"peaks: dgemm {peak_flops:.1f} GFLOP/s, copy {peak_bytes:.1f} GB/s\n")
+    t = {name: r[0] for name, r in results.items()}
+    if "dgemm 4000" in t and "copy 256 MiB" in t:
+        peak_flops = results["dgemm 4000"][1] / t["dgemm 4000"] / 1e9
+        peak_bytes = results["copy 256 MiB"][2] / t["copy 256 MiB"] / 1e9
+        print(f"peaks: dgemm {peak_flops:.1f} GFLOP/s, copy {peak_bytes:.1f} GB/s\n")
+    else:
+        peak_flops = peak_bytes = float("nan")
     print("| case | time (s) | GFLOP/s | of dgemm | GB/s of X | of copy |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, (seconds, flops, nbytes) in results.items():
@@ -194,42 +228,55 @@ def report(results):
             f"| {name} | {seconds:.4f} | {rate} | {gbytes:.2f} | "
             f"{gbytes / peak_bytes:.0%} |"
         )
-    t = {name: r[0] for name, r in results.items()}
     print("\n| ratio | value |\n|---|---:|")
     for d, n in ((100, 200_000), (1000, 20_000)):
+        if f"pinv fit {n}x{d}" in t and f"syrk {n}x{d}" in t:
+            ratio = t[f"pinv fit {n}x{d}"] / t[f"syrk {n}x{d}"]
+            print(f"| pinv fit / syrk, {n}x{d} | {ratio:.2f} |")
+    if "pinv partial_fit 8x50000x100" in t and "pinv fit 400000x100" in t:
         print(
-            f"| pinv fit / syrk, {n}x{d} | "
-            f"{t[f'pinv fit {n}x{d}'] / t[f'syrk {n}x{d}']:.2f} |"
+            f"| partial_fit 8 chunks / fit, 400000x100 | "
+            f"{t['pinv partial_fit 8x50000x100'] / t['pinv fit 400000x100']:.2f} |"
         )
-    print(
-        f"| partial_fit 8 chunks / fit, 400000x100 | "
-        f"{t['pinv partial_fit 8x50000x100'] / t['pinv fit 400000x100']:.2f} |"
-    )
-    sgd = t["SGDRegressor epoch 200000x100"]
-    for b in (1, 8, 32):
-        ratio = t[f"sgd epoch batch {b} 200000x100"] / sgd
-        print(f"| SGD epoch batch {b} / SGDRegressor epoch | {ratio:.2f} |")
-    for k in RANKS:
-        peers = [
-            t[f"svd {m} rank {k} china 3024x4032"]
-            for m in ("propack", "arpack", "randomized")
-        ]
+    if "gd partial_fit 8x50000x100" in t and "gd fit 400000x100" in t:
         print(
-            f"| fastest peer / skla, svd rank {k} (china, float64) | "
-            f"{min(peers) / t[f'svd skla rank {k} china 3024x4032']:.2f} |"
+            f"| GD partial_fit 8 chunks / fit, 400000x100 | "
+            f"{t['gd partial_fit 8x50000x100'] / t['gd fit 400000x100']:.2f} |"
         )
+    sgd = t.get("SGDRegressor epoch 200000x100")
+    for b in SGD_BATCHES:
+        if sgd and f"sgd epoch batch {b} 200000x100" in t:
+            ratio = t[f"sgd epoch batch {b} 200000x100"] / sgd
+            print(f"| SGD epoch batch {b} / SGDRegressor epoch | {ratio:.2f} |")
+    _svd_ratios(t)
+
+
+def _svd_ratios(t):
+    """Fastest peer over skla, for every photo, dtype and rank measured."""
+    for name in PHOTOS:
+        for dtype in DTYPES:
+            for k in RANKS:
+                cases = [_svd_case(m, k, name, dtype) for m in ("skla", *SVD_PEERS)]
+                if not all(case in t for case in cases):
+                    continue
+                fastest = min(t[case] for case in cases[1:])
+                print(
+                    f"| fastest peer / skla, svd rank {k} ({name}, {dtype}) | "
+                    f"{fastest / t[cases[0]]:.2f} |"
+                )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--fresh", action="store_true")
+    parser.add_argument("--only", nargs="+", help="words a case name contains")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(*measure(args.worker, args.repeats, in_script=False))
         return
-    report(run_all(args.repeats, args.fresh))
+    report(run_all(args.repeats, args.fresh, args.only))
 
 
 if __name__ == "__main__":
