@@ -303,7 +303,10 @@ def _scatter(problem):
     S = np.empty((d + k, d + k))
     gram = problem.gram()
     B = problem.rhs()
-    S[:d, :d], S[:d, d:], S[d:, d:] = gram.G, gram.AtB, B.T @ B
+    # Element-wise, not numpy's BLAS: it would wake numpy's thread pool
+    # between two of scipy's (see skla._data.gram).
+    S[:d, :d], S[:d, d:] = gram.G, gram.AtB
+    S[d:, d:] = np.einsum("ik,il->kl", B, B)
     S[d:, :d] = gram.AtB.T
     return S, gram.offset_scale
 
