@@ -318,17 +318,21 @@ class GDRegressor(DeferredAttributes, LinearRegressorMixin, BaseEstimator):
         shape = (data.y_ndim, data.dtype)
         # Solved when the coefficients are read: a stream of chunks pays for
         # the solves it reads, not one per chunk.
-        self._defer(_SOLVED, "_solve_stream", backend, statistics, shape, warm)
+        # The parameters as they are now: a set_params before the read does
+        # not change this call's fit (as it would not an eager one).
+        how = (loss, penalty, step, float(self.alpha), self._settings())
+        self._defer(_SOLVED, "_solve_stream", backend, statistics, how, shape, warm)
         backend.publish(self, ())  # the input's columns, now
         stream.keep(self, backend, statistics)
         return self
 
-    def _solve_stream(self, backend, statistics, shape, warm):
+    def _solve_stream(self, backend, statistics, how, shape, warm):
         """The deferred solve of :meth:`partial_fit` on the statistics."""
         posed = posed_on_statistics(statistics, shape[1], warm)
-        loss, penalty, step = self.loss_, self.penalty_, self.learning_rate_
-        alpha = float(self.alpha)
-        result = self._solve(posed.objective, loss, penalty, alpha, step, posed.theta0)
+        loss, penalty, step, alpha, settings = how
+        result = self._solve(
+            posed.objective, loss, penalty, alpha, step, posed.theta0, settings
+        )
         coef, intercept = posed.coefficients(result.coef)
         self._set_result(result, coef, intercept, *shape)
         backend.publish(self, ("coef_", "intercept_"))
@@ -338,20 +342,28 @@ class GDRegressor(DeferredAttributes, LinearRegressorMixin, BaseEstimator):
         tags.array_api_support = True  # loss="squared_error", any penalty
         return tags
 
-    def _solve(self, objective, loss, penalty, alpha, step, theta0):
-        """Run the solver on ``objective`` from ``theta0``."""
+    def _settings(self):
+        """The solver's settings from the parameters."""
+        return {
+            "eta0": float(self.eta0),
+            "max_iter": self.max_iter,
+            "tol": float(self.tol),
+            "verbose": self.verbose,
+            "step_name": str(self.learning_rate),
+        }
+
+    def _solve(self, objective, loss, penalty, alpha, step, theta0, settings=None):
+        """Run the solver on ``objective`` from ``theta0`` (with ``settings``,
+        by default the parameters' now)."""
+        settings = self._settings() if settings is None else settings
         return proximal_gradient(
             objective,
             penalty,
             alpha,
             step,
             smoothness=getattr(loss, "smoothness", None),
-            eta0=float(self.eta0),
             theta0=theta0,
-            max_iter=self.max_iter,
-            tol=float(self.tol),
-            verbose=self.verbose,
-            step_name=str(self.learning_rate),
+            **settings,
         )
 
     def _set_result(self, result, coef, intercept, y_ndim, dtype):

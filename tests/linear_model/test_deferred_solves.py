@@ -119,3 +119,11 @@ def test_a_pinv_stream_solves_when_read_but_gram_warns_at_once(monkeypatch):
     for Xc, yc in chunks(X, y, parts=2):
         gram.partial_fit(Xc, yc)
     assert solves == ["streamed"] * 3  # one per call: its diagnosis is the call's
+
+
+def test_a_deferred_solve_uses_the_parameters_of_its_call():
+    X, y = data()
+    model = GDRegressor(penalty="l1", alpha=0.05, tol=1e-10).partial_fit(X, y)
+    model.set_params(alpha=100.0, max_iter=1)  # after the call: not this fit
+    full = GDRegressor(penalty="l1", alpha=0.05, tol=1e-10).fit(X, y)
+    assert_allclose(model.coef_, full.coef_, atol=1e-8)
