@@ -337,9 +337,10 @@ class AutoSolver(Component):
     """The fastest solver that is accurate for the data at hand.
 
     1. When ``n_samples >= n_features``, form the Gram matrix (one pass over
-       X) and eigendecompose it.  If its eigenvalues show that the normal
-       equations are accurate to :data:`GRAM_TOL` (roughly ``cond(A) < 2000``
-       in float64, with no singular value lost in rounding noise), use them.
+       X).  If its Cholesky factor's condition estimate -- or, where that
+       cannot tell, its eigenvalues -- show that the normal equations are
+       accurate to :data:`GRAM_TOL` (roughly ``cond(A) < 2000`` in float64,
+       with no singular value lost in rounding noise), use them.
     2. Otherwise use the backward-stable :class:`QRSolver`; for sparse X whose
        block-wise QR would cost more than ~2e10 flops, :class:`LSQRSolver`.
 

@@ -89,7 +89,7 @@ class PinvRegressor(DeferredAttributes, LinearRegressorMixin, BaseEstimator):
           against 0.02× for ``"auto"`` (200000×100).
         - ``"qr"``: block-wise Householder QR, then the SVD of the small
           triangular factor; backward stable and without a copy of tall X.
-        - ``"gram"``: eigendecomposition of XᵀX; fastest for
+        - ``"gram"``: Cholesky (or eigenvalues) of XᵀX; fastest for
           n_samples >> n_features but accurate only to ~eps·cond(X)² (it warns
           when that is worse than 1e-9).
         - ``"lsqr"``: iterative, for large sparse X.
