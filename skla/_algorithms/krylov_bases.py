@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Basis", "eps", "orthonormal", "settled"]
+__all__ = [
+    "Basis",
+    "empty_bases",
+    "eps",
+    "orthonormal",
+    "ritz_triplets",
+    "settled",
+    "spoilt",
+]
 
 
 class Basis:
@@ -127,3 +135,29 @@ def settled(theta, before, *, k, tol, squared_norm, dtype):
     return gained <= max(tol * error, floor) and bool(
         np.all(theta - before <= 0.1 * tol * theta + rounding)
     )
+
+
+def empty_bases(shape, dtype, k, block):
+    """``(block, limit, left, right)``: the block width (at most ``limit =
+    min(m, n)``) and empty bases of X's columns and rows, sized for k
+    values (a buffer that doubles beyond)."""
+    m, n = shape
+    limit = min(m, n)
+    block = min(block, limit)
+    capacity = min(limit, max(4 * block, 2 * k + 2 * block))
+    return block, limit, Basis(m, dtype, capacity), Basis(n, dtype, capacity)
+
+
+def spoilt(theta, squared_norm, dtype):
+    """Whether Ritz values ``theta`` hold more energy than X has: rounding
+    has spoilt the bases (the caller then takes an exact SVD)."""
+    return not float(np.sum(theta**2)) <= squared_norm * (1 + np.sqrt(eps(dtype)))
+
+
+def ritz_triplets(left, right, T, k, dtype):
+    """The top k triplets ``(U, s, Vt)`` of X from its projection
+    ``T = Uᵀ X V`` on the bases, in X's dtype."""
+    x, theta, yt = np.linalg.svd(T)
+    U = left.columns @ x[:, :k].astype(dtype)
+    Vt = (right.columns @ yt[:k].T.astype(dtype)).T
+    return U, theta[:k].astype(dtype), Vt

@@ -43,7 +43,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .krylov_bases import Basis, eps, orthonormal, settled
+from .krylov_bases import (
+    empty_bases,
+    eps,
+    orthonormal,
+    ritz_triplets,
+    settled,
+    spoilt,
+)
 from .lanczos_gram import gram_fits, gram_lanczos_svd, gram_resolves
 from .svd import full_svd, top
 
@@ -208,13 +215,11 @@ def block_lanczos_svd(X, k, *, block, tol, squared_norm, rng):
         )
         if found is None or gram_resolves(found[1], X.dtype):
             return found
-    m, n = X.shape
     dtype = X.dtype
-    limit = min(m, n)
-    block = min(block, limit)
-    capacity = min(limit, max(4 * block, 2 * k + 2 * block))
-    left, right = Basis(m, dtype, capacity), Basis(n, dtype, capacity)
-    V, _ = orthonormal(rng.standard_normal((n, block)).astype(dtype), right, rng)
+    block, limit, left, right = empty_bases(X.shape, dtype, k, block)
+    V, _ = orthonormal(
+        rng.standard_normal((X.shape[1], block)).astype(dtype), right, rng
+    )
     U, A = orthonormal(_times(X, V), left, rng)
     right.append(V)
     left.append(U)
@@ -224,8 +229,8 @@ def block_lanczos_svd(X, k, *, block, tol, squared_norm, rng):
         T = _block_bidiagonal(diagonal, above)
         theta = np.zeros(k)
         theta[: min(k, T.shape[0])] = np.linalg.svd(T, compute_uv=False)[:k]
-        if not float(np.sum(theta**2)) <= squared_norm * (1 + np.sqrt(eps(dtype))):
-            return None  # more energy than X has: the bases are spoilt
+        if spoilt(theta, squared_norm, dtype):
+            return None
         if T.shape[0] >= k and settled(
             theta, before, k=k, tol=tol, squared_norm=squared_norm, dtype=dtype
         ):
@@ -243,10 +248,7 @@ def block_lanczos_svd(X, k, *, block, tol, squared_norm, rng):
         left.append(U)
         above.append(B.T)
         diagonal.append(A)
-    x, theta, yt = np.linalg.svd(T)
-    U_k = left.columns @ x[:, :k].astype(dtype)
-    Vt_k = (right.columns @ yt[:k].T.astype(dtype)).T
-    return U_k, theta[:k].astype(dtype), Vt_k, len(diagonal)
+    return (*ritz_triplets(left, right, T, k, dtype), len(diagonal))
 
 
 def _times(X, V, *, transpose=False):

@@ -29,7 +29,14 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .krylov_bases import Basis, eps, orthonormal, settled
+from .krylov_bases import (
+    empty_bases,
+    eps,
+    orthonormal,
+    ritz_triplets,
+    settled,
+    spoilt,
+)
 
 __all__ = ["gram_fits", "gram_lanczos_svd", "gram_products", "gram_resolves"]
 
@@ -111,14 +118,12 @@ def gram_lanczos_svd(X, k, *, block, tol, squared_norm, rng):
     >>> np.allclose(X @ Vt.T, U * s)
     True
     """
-    m, n = X.shape
     dtype = X.dtype
-    limit = min(m, n)
-    block = min(block, limit)
-    capacity = min(limit, max(4 * block, 2 * k + 2 * block))
-    left, right = Basis(m, dtype, capacity), Basis(n, dtype, capacity)
+    block, limit, left, right = empty_bases(X.shape, dtype, k, block)
     R = np.zeros((0, 0))  # X V = U R, upper triangular by blocks
-    V, _ = orthonormal(rng.standard_normal((n, block)).astype(dtype), right, rng)
+    V, _ = orthonormal(
+        rng.standard_normal((X.shape[1], block)).astype(dtype), right, rng
+    )
     before = np.zeros(k)
     while True:
         W, Z = gram_products(X, V)
@@ -130,8 +135,8 @@ def gram_lanczos_svd(X, k, *, block, tol, squared_norm, rng):
         _, ritz, yt = np.linalg.svd(R)
         theta = np.zeros(k)
         theta[: min(k, R.shape[0])] = ritz[:k]
-        if not float(np.sum(theta**2)) <= squared_norm * (1 + np.sqrt(eps(dtype))):
-            return None  # more energy than X has: the bases are spoilt
+        if spoilt(theta, squared_norm, dtype):
+            return None
         if left.size + block > limit:
             return None  # the caller takes an exact SVD instead
         # The next block: the part of XᵀX V outside the basis (of the size
@@ -144,10 +149,7 @@ def gram_lanczos_svd(X, k, *, block, tol, squared_norm, rng):
         ):
             break
         before = theta
-    x, theta, yt = np.linalg.svd(R)
-    U_k = left.columns @ x[:, :k].astype(dtype)
-    Vt_k = (right.columns @ yt[:k].T.astype(dtype)).T
-    return U_k, theta[:k].astype(dtype), Vt_k, R.shape[0] // block
+    return (*ritz_triplets(left, right, R, k, dtype), R.shape[0] // block)
 
 
 def gram_resolves(s, dtype):

@@ -9,14 +9,13 @@ from skla import PinvRegressor
 from skla._algorithms import statistics as statistics_module
 from skla._algorithms.statistics import RowStatistics
 from skla.components.lstsq import GRAM_TOL
+from skla.datasets import make_spectral_regression
 
 
 def regression(n=3000, d=8, cond=10.0, seed=0, noise=1.0):
-    rng = np.random.default_rng(seed)
-    U, _ = np.linalg.qr(rng.standard_normal((n, d)))
-    V, _ = np.linalg.qr(rng.standard_normal((d, d)))
-    X = np.sqrt(n) * (U * np.logspace(0, -np.log10(cond), d)) @ V.T + 3.0
-    y = X @ rng.standard_normal(d) + noise * rng.standard_normal(n)
+    X, y, _ = make_spectral_regression(
+        n, d, cond=cond, noise=noise, offset=3.0, random_state=seed
+    )
     return X, y[:, None]
 
 

@@ -10,6 +10,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from skla import PinvRegressor
 from skla._algorithms.gram import GramFactorisation
 from skla.components.lstsq import GRAM_TOL
+from skla.datasets import make_spectral_regression
 
 
 def gram_of(A, B):
@@ -17,11 +18,11 @@ def gram_of(A, B):
 
 
 def conditioned(cond, n=200, d=8, seed=0):
-    """A of condition number ``cond`` (singular values log-spaced)."""
-    rng = np.random.default_rng(seed)
-    U, _ = np.linalg.qr(rng.standard_normal((n, d)))
-    V, _ = np.linalg.qr(rng.standard_normal((d, d)))
-    return (U * np.logspace(0, -np.log10(cond), d)) @ V.T, rng.standard_normal((n, 2))
+    """Centred A of condition number ``cond``, and two targets."""
+    A, B, _ = make_spectral_regression(
+        n, d, cond=cond, n_targets=2, noise=1.0, random_state=seed
+    )
+    return A, B
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.5])
@@ -37,16 +38,28 @@ def test_certified_solution_is_the_eigenvalue_route_s(alpha):
     assert_allclose(gram.singular_values(), np.linalg.svd(A, compute_uv=False))
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_the_certificate_never_passes_what_the_eigenvalues_fail(seed):
-    # Conditions around the threshold (cond(A)² · eps ~ 1e-9: cond ~ 2000),
-    # ridges, cuts and sizes drawn at random.
+def random_case(seed):
+    """Conditions around the threshold (cond(A)² · eps ~ 1e-9: cond ~ 2000),
+    ridges, cuts and sizes drawn at random."""
     rng = np.random.default_rng(seed)
     cond = 10 ** rng.uniform(0, 6)
     alpha = [0.0, 1e-8, 1e-3][seed % 3]
     rtol = [1e-12, 1e-4, 0.05][seed % 4 % 3]
     A, B = conditioned(cond, d=int(rng.integers(2, 30)), seed=seed)
-    gram = gram_of(A, B)
+    return gram_of(A, B), alpha, rtol
+
+
+def test_the_random_cases_meet_both_answers():
+    answers = [
+        gram.certified_solve(alpha, rtol, GRAM_TOL) is not None
+        for gram, alpha, rtol in map(random_case, range(40))
+    ]
+    assert 5 <= sum(answers) <= 35
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_certificate_never_passes_what_the_eigenvalues_fail(seed):
+    gram, alpha, rtol = random_case(seed)
     certified = gram.certified_solve(alpha, rtol, GRAM_TOL)
     if certified is None:
         return

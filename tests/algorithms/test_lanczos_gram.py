@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose
+from spectra import error_ratio, with_spectrum
 
 import skla._algorithms.lanczos as lanczos
 from skla._algorithms.lanczos import block_lanczos_svd, krylov_svd
@@ -17,23 +18,6 @@ from skla._algorithms.lanczos_gram import (
 )
 from skla._algorithms.svd_figures import square_sums
 from skla.components.svd import AUTO_TOL
-
-
-def with_spectrum(s, m=600, seed=1):
-    """An m × len(s) matrix with singular values ``s`` and random vectors."""
-    rng = np.random.default_rng(seed)
-    n = len(s)
-    U = np.linalg.qr(rng.standard_normal((m, n)))[0]
-    V = np.linalg.qr(rng.standard_normal((n, n)))[0]
-    return (U * s) @ V.T
-
-
-def error_ratio(X, Vt, s, k):
-    """``‖X − X V Vᵀ‖_F`` over the Eckart–Young optimum, in float64."""
-    V = np.asarray(Vt, dtype=np.float64).T
-    X = np.asarray(X, dtype=np.float64)
-    return np.linalg.norm(X - (X @ V) @ V.T) / np.sqrt(np.sum(s[k:] ** 2))
-
 
 TAIL = 0.95 ** np.arange(395)
 SPECTRA = {
