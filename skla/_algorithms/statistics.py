@@ -124,8 +124,9 @@ class RowStatistics:
             if gram:
                 return cls(d, k, n, 0.0, mean, None, low, high, zero)
             return cls(d, k, n, 0.0, mean, zero, low, high)
-        if gram:
-            _check_scatter_range(X, Y)
+        extreme = _extreme(X, Y) if gram or cholesky_tol is not None else None
+        if gram and extreme:
+            _refuse_extreme(extreme)
         # X's mean is computed by the pass that reads X first (see
         # LstsqProblem's X_offset="mean").
         Y_mean = weighted_mean(Y, sample_weight) if centre else None
@@ -136,10 +137,11 @@ class RowStatistics:
                 None if Y_mean is None else np.concatenate([problem.X_offset, Y_mean])
             )
 
-        if gram or (cholesky_tol is not None and _in_scatter_range(X, Y)):
+        if gram or (cholesky_tol is not None and not extreme):
             S, offset_scale = _scatter(problem)
             if gram:
-                _check_scatter_range(X, Y, S)
+                if not np.isfinite(S).all():  # a row the sample missed
+                    _refuse_extreme("X or y")
                 return cls(d, k, n, weight, mean(), None, low, high, S, offset_scale)
             eps = float(np.finfo(np.float64).eps)
             R = certified_cholesky(
@@ -275,25 +277,25 @@ class RowStatistics:
         return variance, float(np.sum(Rc**2)) / self.weight
 
 
-def _in_scatter_range(X, Y):
-    """Whether the strided sample finds no entry beyond 1e±60."""
-    return power_of_two_scale(X) == 1.0 and power_of_two_scale(Y) == 1.0
+def _extreme(X, Y):
+    """``"X"`` or ``"y"`` where its strided sample (the one that decides
+    fit's rescaling; no full pass) finds entries beyond 1e±60, else None."""
+    for name, data in (("X", X), ("y", Y)):
+        if power_of_two_scale(data) != 1.0:
+            return name
+    return None
 
 
-def _check_scatter_range(X, Y, S=None):
+def _refuse_extreme(name):
     """Refuse entries whose squares over- or underflow in the scatter matrix
     (``fit`` rescales such data by a power of two; a stream cannot, since
-    later chunks may differ).  Before: the strided sample that decides fit's
-    rescaling (no full pass); after: an overflow an unsampled row caused."""
-    extreme = S is not None and not np.isfinite(S).all()
-    for name, data in (("X", X), ("y", Y)):
-        if extreme or power_of_two_scale(data) != 1.0:
-            raise ScatterRangeError(
-                f"{name if not extreme else 'X or y'} has entries beyond 1e±60: "
-                "their squares would over- or underflow in the streamed "
-                "scatter matrix. Rescale the data (e.g. by a power of two); "
-                "PinvRegressor's other solvers stream the R factor instead."
-            )
+    later chunks may differ)."""
+    raise ScatterRangeError(
+        f"{name} has entries beyond 1e±60: their squares would over- or "
+        "underflow in the streamed scatter matrix. Rescale the data (e.g. by "
+        "a power of two); PinvRegressor's other solvers stream the R factor "
+        "instead."
+    )
 
 
 def _scatter(problem):

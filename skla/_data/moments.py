@@ -48,8 +48,8 @@ def batch_weights(weights, m):
 def weighted_mean(X, sample_weight, *, block_elements=1 << 16):
     """Column means of X, weighted, accumulated in float64, without copying X.
 
-    Float64 X is one matrix-vector product.  Float32 X is read in blocks of
-    rows converted to float64 (sums of 1e5 float32 terms in float32 are off
+    Float64 X is one pass of element-wise sums.  Float32 X is read in blocks
+    of rows converted to float64 (sums of 1e5 float32 terms in float32 are off
     by about 1e-4); sparse float32 X has its non-zeros converted.
 
     Parameters
@@ -76,13 +76,18 @@ def weighted_mean(X, sample_weight, *, block_elements=1 << 16):
         return X.mean(axis=0, dtype=np.float64)
     w = np.asarray(sample_weight, dtype=np.float64)
     total = float(w.sum())
-    if sp.issparse(X) or X.dtype == np.float64:
+    if sp.issparse(X):
         return np.asarray(safe_sparse_dot(X.T, w), dtype=np.float64).ravel() / total
+    # Element-wise sums, not numpy's BLAS: as fast (memory-bound; measured
+    # 16 ms against 29 ms for a gemv on 400000×100), and numpy's thread pool
+    # stays asleep between the scipy BLAS calls of a fit or a stream.
+    if X.dtype == np.float64:
+        return np.einsum("i,ij->j", w, X) / total
     rows = max(1, block_elements // max(X.shape[1], 1))
     weighted_sum = np.zeros(X.shape[1])
     for start in range(0, X.shape[0], rows):
         part = slice(start, start + rows)
-        weighted_sum += w[part] @ X[part].astype(np.float64)
+        weighted_sum += np.einsum("i,ij->j", w[part], X[part].astype(np.float64))
     return weighted_sum / total
 
 
