@@ -30,7 +30,13 @@ from ..exceptions import DivergenceError
 from . import compiled
 from ._linalg import has_exploded
 from .averaging import IterateAverage
-from .curvature import SAFE_FACTOR, batch_curvature, stable_step, step_cap
+from .curvature import (
+    SAFE_FACTOR,
+    augmented_norms,
+    batch_curvature,
+    stable_step,
+    step_cap,
+)
 from .kernels import generic_window, squared_window
 from .standardise import measure
 from .windows import epoch_windows
@@ -264,10 +270,13 @@ class MiniBatchSGD:
         if sp.issparse(Zw) and self.standard is not None:
             Zw = Zw.toarray() - self.standard.offset  # the centred window
         smoothness = getattr(self.loss, "smoothness", None)
-        self.max_eta = step_cap(Zw, ww, smoothness, self.batch_size, self.fit_intercept)
+        norms = augmented_norms(Zw, self.fit_intercept)  # read once, used twice
+        self.max_eta = step_cap(
+            Zw, ww, smoothness, self.batch_size, self.fit_intercept, norms=norms
+        )
         v = unit_weights(ww, Yw.shape[0])
         self.curvature, expected = batch_curvature(
-            Zw, v, n_rows, self.batch_size, self.fit_intercept
+            Zw, v, n_rows, self.batch_size, self.fit_intercept, norms=norms
         )
         step, smooth = stable_step(
             smoothness,

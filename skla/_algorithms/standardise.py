@@ -144,8 +144,8 @@ def measure(
     ``precondition``, when they show that the data are not already
     standardised -- or X is sparse, where a window can miss a rare feature --
     they are measured again over all the rows of this pass (one more read of
-    X); the metric of the optimality check alone needs no more than the
-    window.
+    X), unless the window holds them all (one batch an epoch); the metric of
+    the optimality check alone needs no more than the window.
 
     Returns
     -------
@@ -164,14 +164,15 @@ def measure(
     if not precondition or (metric.is_trivial() and not sp.issparse(X)):
         return metric, None
     n = X.shape[0] if rows is None else len(rows)
-    weights = sample_weight
-    if weights is not None and rows is not None:
-        weights = weights[rows]
-    weights = unit_weights(weights, n)
-    mean, variance = column_moments(X, weights, rows, pilot=mean)
-    metric = Standardisation.from_moments(
-        mean, variance, fit_intercept=True, dtype=dtype
-    )
+    if window.shape[0] < n:
+        weights = sample_weight
+        if weights is not None and rows is not None:
+            weights = weights[rows]
+        weights = unit_weights(weights, n)
+        mean, variance = column_moments(X, weights, rows, pilot=mean)
+        metric = Standardisation.from_moments(
+            mean, variance, fit_intercept=True, dtype=dtype
+        )
     if fit_intercept:
         return metric, None if metric.is_trivial() else metric
     # Without an intercept the features can be scaled, not centred.

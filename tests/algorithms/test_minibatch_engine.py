@@ -353,6 +353,35 @@ def test_measure_reads_all_rows_when_preconditioning(fit_intercept):
     assert standard is None
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_measure_reads_a_window_of_every_row_once(monkeypatch, sparse):
+    """A window that holds every row of the pass (one batch an epoch) is
+    measured once: the moments over all rows are its own.  The same rows
+    shuffled give the same preconditioner, to rounding."""
+    import skla._algorithms.standardise as standardise
+
+    X, _ = preconditioned_data(n=60)
+    w = np.random.default_rng(2).uniform(0.5, 2.0, 60)
+    calls = []
+    counted = standardise.column_moments
+    monkeypatch.setattr(
+        standardise,
+        "column_moments",
+        lambda *a, **k: calls.append(1) or counted(*a, **k),
+    )
+    Xin = sp.csr_matrix(X) if sparse else X
+    order = np.random.default_rng(3).permutation(60)
+    _, standard = measure(
+        Xin, w, None, Xin[order], w[order], fit_intercept=True, precondition=True
+    )
+    assert len(calls) == 1
+    mean = np.average(X, axis=0, weights=w)
+    assert_allclose(standard.shift, mean, rtol=1e-13)
+    assert_allclose(standard.scale, np.sqrt(np.average((X - mean) ** 2, 0, w)))
+    measure(Xin, w, None, Xin[:59], w[:59], fit_intercept=True, precondition=True)
+    assert len(calls) == 3  # a window short of one row: all rows read again
+
+
 @pytest.mark.parametrize("fmt", ["csr", "csc"])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_measure_sparse_float32_rows(fmt, weighted):

@@ -246,10 +246,11 @@ def test_unit_and_batch_weights():
     assert_array_equal(batch_weights(w, 4), w / 4)
 
 
+@pytest.mark.parametrize("block", [None, 64])
 @pytest.mark.parametrize("kind", ["dense", "rows", "sparse", "sparse rows"])
-def test_column_moments_match_weighted_mean_and_variance(kind):
-    """column_moments = (np.average, np.cov(aweights, bias) diagonal), over
-    several blocks of rows, a subset of rows, and sparse X."""
+def test_column_moments_match_weighted_mean_and_variance(kind, block):
+    """column_moments = (np.average, np.cov(aweights, bias) diagonal), in one
+    block or several blocks of rows, over a subset of rows, and sparse X."""
     rng = np.random.default_rng(4)
     X = rng.standard_normal((700, 3)) * [1.0, 2.0, 0.1] + [0.0, 5.0, -3.0]
     X[rng.random(X.shape) < 0.3] = 0.0
@@ -258,7 +259,7 @@ def test_column_moments_match_weighted_mean_and_variance(kind):
     v = rng.uniform(0.5, 1.5, len(Xs))
     v /= v.sum()
     Xin = sp.csr_matrix(X) if "sparse" in kind else X
-    mean, variance = column_moments(Xin, v, rows)
+    mean, variance = column_moments(Xin, v, rows, block=block)
     assert_allclose(mean, np.average(Xs, axis=0, weights=v), rtol=1e-12)
     expected = np.diag(np.cov(Xs.T, aweights=v, bias=True))
     assert_allclose(variance, expected, rtol=1e-11)
