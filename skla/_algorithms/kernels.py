@@ -89,10 +89,14 @@ def squared_window(engine, Xw, yw, ww, etas, rows=None):
             Xw = Xw[rows]
         _blas_updates(engine, Xw, residual, ww, factors, average_from)
     engine.n_seen += n_rows
+    # einsum, not numpy's BLAS: a dot of a window's length wakes numpy's
+    # thread pool, which then spins against the next window's scipy gemv.
     if ww is None:
-        return 0.5 * float(residual @ residual) / n_rows
+        return 0.5 * float(np.einsum("i,i->", residual, residual)) / n_rows
     total = float(ww.sum())
-    return 0.5 * float(residual**2 @ ww) / total if total > 0 else 0.0
+    if not total > 0:
+        return 0.0
+    return 0.5 * float(np.einsum("i,i,i->", residual, residual, ww)) / total
 
 
 def _blas_updates(engine, Xw, residual, ww, factors, average_from):
