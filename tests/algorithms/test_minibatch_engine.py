@@ -557,6 +557,40 @@ def test_largest_curvature_is_the_largest_eigenvalue(
     assert value == pytest.approx(expected, rel=1e-6)
 
 
+@pytest.mark.parametrize("scale", [1e-30, 1.0, 1e30])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_largest_curvature_of_many_rows_in_float32(monkeypatch, scale, fit_intercept):
+    """A batch of more than SINGLE_PRECISION_ROWS rows has its Gram matrix
+    taken in float32: λmax still within 1e-5 of eigvalsh (float64), and
+    data whose squares float32 cannot hold are redone in float64 (1e30:
+    they overflow; 1e-30: they underflow, unless the intercept's column
+    keeps λmax in range -- it is then the intercept's alone, to 1e-60)."""
+    import skla._algorithms.curvature as curvature
+
+    dtypes = []
+    gram = curvature._weighted_gram
+    monkeypatch.setattr(
+        curvature,
+        "_weighted_gram",
+        lambda *a, **k: dtypes.append(k.get("dtype", np.float64)) or gram(*a, **k),
+    )
+    m = curvature.SINGLE_PRECISION_ROWS + 1
+    X, v = curvature_data(m, 4)
+    X[:, 0] *= 3.0  # a clear gap for the power iteration
+    expected, gap = lam_max(X, v, fit_intercept)
+    assert gap < 0.5
+    with np.errstate(over="ignore"):  # the reference's own squares at 1e30
+        if fit_intercept:  # the intercept's column is not scaled
+            expected, _ = lam_max(X * scale, v, fit_intercept)
+        else:
+            expected *= scale**2
+    value = curvature.largest_curvature(X * scale, v, fit_intercept)
+    assert value == pytest.approx(expected, rel=1e-5)
+    assert dtypes[0] == np.float32
+    redone = scale == 1e30 or (scale == 1e-30 and not fit_intercept)
+    assert dtypes[1:] == ([np.float64] if redone else [])
+
+
 @pytest.mark.parametrize("smoothness", [1.0, 2.0])
 def test_step_cap_is_safe_factor_over_the_largest_probe_curvature(smoothness):
     """step_cap = SAFE_FACTOR / (s · L), L the larger of λmax over the first
