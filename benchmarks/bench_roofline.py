@@ -31,6 +31,7 @@ A time is the best of ``--repeats`` calls after one untimed call;
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import time
@@ -142,6 +143,23 @@ def _sgd(n, d, batch, skla=True):
     return epoch, 2 * n * d, X.nbytes
 
 
+def _sgd_partial(n, d, batch, skla=True):
+    """One more epoch of a model already fitted for one: ``partial_fit``,
+    whose first call pays the calibration (the step cap, the moments)."""
+    from sklearn.linear_model import SGDRegressor
+
+    from skla import SGDMiniBatchRegressor
+
+    X, y = _regression(n, d)
+    X = (X - X.mean(0)) / X.std(0)
+    if skla:
+        model = SGDMiniBatchRegressor(batch_size=batch, random_state=0)
+    else:
+        model = SGDRegressor(random_state=0)
+    model.partial_fit(X, y)
+    return (lambda: model.partial_fit(X, y)), 2 * n * d, X.nbytes
+
+
 def _svd(method, k, name="china.jpg", dtype="float64"):
     from scipy.sparse.linalg import svds
     from sklearn.decomposition import TruncatedSVD
@@ -178,6 +196,14 @@ CASES = {
     },
     "SGDRegressor epoch 200000x100": (_sgd, (200_000, 100, 1, False)),
     **{
+        f"sgd partial_fit epoch batch {b} 200000x100": (_sgd_partial, (200_000, 100, b))
+        for b in SGD_BATCHES
+    },
+    "SGDRegressor partial_fit epoch 200000x100": (
+        _sgd_partial,
+        (200_000, 100, 1, False),
+    ),
+    **{
         _svd_case(m, k, name, dtype): (_svd, (m, k, f"{name}.jpg", dtype))
         for name in PHOTOS
         for dtype in DTYPES
@@ -194,20 +220,63 @@ def measure(name, repeats, in_script=True):
     return _best(call, repeats, in_script), flops, nbytes
 
 
+def group(name):
+    """The cases timed side by side in a script: an SVD rank's four
+    methods, the SGD epochs, the Gram route and its floor, the streams and
+    their fits."""
+    if name.startswith("svd "):
+        return re.sub(r"^svd \S+ ", "svd ", name)
+    for word in ("partial_fit epoch", "epoch"):
+        if "sgd " + word in name or "SGDRegressor " + word in name:
+            return "sgd " + word
+    shape = name.split()[-1]
+    if name.startswith(("syrk", "pinv fit")) and shape != "400000x100":
+        return "gram " + shape
+    if "400000x100" in name or "8x50000x100" in name:
+        return "streams"
+    return name
+
+
+def interleaved(names, repeats):
+    """``{name: (seconds, flops, bytes)}`` of cases timed in turn.
+
+    Each round times every case once, numpy work before each; a case's
+    time is its best round.  On this shared machine a case timed on its
+    own can fall in a slow spell (twice as slow for a few seconds) that
+    its peers miss; in turn, every case sees the same spells.
+    """
+    made = {name: CASES[name][0](*CASES[name][1]) for name in names}
+    for call, _, _ in made.values():
+        call()  # warm up: imports, thread pools, page faults
+    best = dict.fromkeys(names, np.inf)
+    for _ in range(repeats):
+        for name, (call, _, _) in made.items():
+            numpy_work()
+            start = time.perf_counter()
+            call()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: (best[name], *made[name][1:]) for name in names}
+
+
 def run_all(repeats, fresh, only=None):
+    names = [name for name in CASES if not only or any(word in name for word in only)]
     results = {}
-    for name in CASES:
-        if only and not any(word in name for word in only):
-            continue
-        if fresh:
+    if fresh:
+        for name in names:
             command = [sys.executable, __file__, "--worker", name]
             command += ["--repeats", str(repeats)]
             out = subprocess.run(command, capture_output=True, text=True, check=True)
             results[name] = tuple(float(v) for v in out.stdout.split())
-        else:
-            results[name] = measure(name, repeats)
-        print(f"{name}: {results[name][0]:.4f} s", file=sys.stderr)
-    return results
+            print(f"{name}: {results[name][0]:.4f} s", file=sys.stderr)
+        return results
+    groups = {}
+    for name in names:
+        groups.setdefault(group(name), []).append(name)
+    for members in groups.values():
+        results.update(interleaved(members, repeats))
+        for name in members:
+            print(f"{name}: {results[name][0]:.4f} s", file=sys.stderr)
+    return {name: results[name] for name in names}
 
 
 def report(results):
@@ -243,11 +312,12 @@ def report(results):
             f"| GD partial_fit 8 chunks / fit, 400000x100 | "
             f"{t['gd partial_fit 8x50000x100'] / t['gd fit 400000x100']:.2f} |"
         )
-    sgd = t.get("SGDRegressor epoch 200000x100")
-    for b in SGD_BATCHES:
-        if sgd and f"sgd epoch batch {b} 200000x100" in t:
-            ratio = t[f"sgd epoch batch {b} 200000x100"] / sgd
-            print(f"| SGD epoch batch {b} / SGDRegressor epoch | {ratio:.2f} |")
+    for kind in ("epoch", "partial_fit epoch"):
+        sgd = t.get(f"SGDRegressor {kind} 200000x100")
+        for b in SGD_BATCHES:
+            if sgd and f"sgd {kind} batch {b} 200000x100" in t:
+                ratio = t[f"sgd {kind} batch {b} 200000x100"] / sgd
+                print(f"| SGD {kind} batch {b} / SGDRegressor's | {ratio:.2f} |")
     _svd_ratios(t)
 
 

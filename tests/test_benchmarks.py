@@ -143,3 +143,24 @@ def test_fit_transform_benchmark_times_every_rank(monkeypatch):
     best = bench.best_times("fit_transform", data, rounds=1)
     assert sorted(best) == [("small", k) for k in sorted(bench.RANKS)]
     assert all(seconds > 0 for seconds in best.values())
+
+
+BENCH_ROOFLINE = BENCH.with_name("bench_roofline.py")
+
+
+def test_roofline_times_each_comparison_side_by_side():
+    """In a script, the cases a ratio compares are timed in turn (one group):
+    an SVD rank's four methods, the SGD epochs with SGDRegressor's, the Gram
+    route with its floor, the streams with their fits."""
+    roofline = _load(BENCH_ROOFLINE)
+    groups = {}
+    for name in roofline.CASES:
+        groups.setdefault(roofline.group(name), set()).add(name)
+    svd = groups["svd rank 4 china float32 3024x4032"]
+    assert {name.split()[1] for name in svd} == {"skla", *roofline.SVD_PEERS}
+    for kind in ("epoch", "partial_fit epoch"):
+        assert f"SGDRegressor {kind} 200000x100" in groups[f"sgd {kind}"]
+        assert len(groups[f"sgd {kind}"]) == len(roofline.SGD_BATCHES) + 1
+    assert groups["gram 20000x1000"] == {"syrk 20000x1000", "pinv fit 20000x1000"}
+    assert "pinv partial_fit 8x50000x100" in groups["streams"]
+    assert sum(len(members) for members in groups.values()) == len(roofline.CASES)
