@@ -220,6 +220,11 @@ def measure(name, repeats, in_script=True):
     return _best(call, repeats, in_script), flops, nbytes
 
 
+# Seconds between two cases timed in turn: OpenBLAS's idle threads spin
+# for about 0.1 s before they sleep.
+SETTLE = 0.25
+
+
 def group(name):
     """The cases timed side by side in a script: an SVD rank's four
     methods, the SGD epochs, the Gram route and its floor, the streams and
@@ -243,7 +248,11 @@ def interleaved(names, repeats):
     Each round times every case once, numpy work before each; a case's
     time is its best round.  On this shared machine a case timed on its
     own can fall in a slow spell (twice as slow for a few seconds) that
-    its peers miss; in turn, every case sees the same spells.
+    its peers miss; in turn, every case sees the same spells.  Between two
+    cases the BLAS pools are left to fall asleep (:data:`SETTLE`): the
+    threads of scipy's pool, woken by one case, spin for a while and would
+    slow the next case's calls on numpy's pool, a neighbour that a script
+    doing numpy work between fits does not have.
     """
     made = {name: CASES[name][0](*CASES[name][1]) for name in names}
     for call, _, _ in made.values():
@@ -251,6 +260,7 @@ def interleaved(names, repeats):
     best = dict.fromkeys(names, np.inf)
     for _ in range(repeats):
         for name, (call, _, _) in made.items():
+            time.sleep(SETTLE)
             numpy_work()
             start = time.perf_counter()
             call()

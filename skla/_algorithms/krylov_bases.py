@@ -33,21 +33,23 @@ class Basis:
 
     def orthogonalise(self, W):
         """``W`` minus its projection on the basis, twice (CGS2), in place."""
-        if self.size:
-            Q = self.columns
-            for _ in range(2):
-                W -= Q @ (Q.T @ W)
-        return W
+        return self.project_out(W)[0]
 
     def project_out(self, W):
         """``W`` minus its projection on the basis (CGS2, in place), and the
-        coefficients ``C`` of that projection, ``W_in = Q C + W_out``."""
+        coefficients ``C`` of that projection, ``W_in = Q C + W_out``.
+
+        The product ``Q D`` is written into a buffer of W's own layout: a
+        product in numpy's default (C) layout subtracted from a Fortran W
+        cost five times as much (a 4032 × 2 block: 96 against 20 µs).
+        """
         C = np.zeros((self.size, W.shape[1]))
         if self.size:
             Q = self.columns
+            product = np.empty_like(W)
             for _ in range(2):
                 D = Q.T @ W
-                W -= Q @ D
+                W -= np.matmul(Q, D, out=product)
                 C += D
         return W, C
 
