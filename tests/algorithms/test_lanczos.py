@@ -292,3 +292,41 @@ def test_lanczos_parameters_are_checked(params, match):
     X = with_spectrum(DECAYING)
     with pytest.raises(ValueError, match=match):
         BlockLanczosSVD(**params).svd(X, 3, random_state=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "case", ["random", "dependent", "zero second", "zero first", "huge", "one column"]
+)
+def test_narrow_qr_factors_w(case, dtype):
+    """The QR of one or two columns (Gram–Schmidt twice, in float64):
+    W = Q R with R upper triangular, Q orthonormal where R is of full rank,
+    numpy's Householder R up to signs; a zero first column falls back to
+    numpy, float32 entries of 1e20 do not overflow the norms."""
+    from skla._algorithms.krylov_bases import _qr
+
+    rng = np.random.default_rng(5)
+    W = rng.standard_normal((500, 2))
+    if case == "dependent":
+        W[:, 1] = 3.0 * W[:, 0]
+    elif case == "zero second":
+        W[:, 1] = 0.0
+    elif case == "zero first":
+        W[:, 0] = 0.0
+    elif case == "huge":
+        W *= 1e20
+    elif case == "one column":
+        W = W[:, :1]
+    W = W.astype(dtype)
+    Q, R = _qr(W)
+    tol = 50 * np.finfo(dtype).eps
+    assert Q.dtype == dtype
+    assert np.all(np.isfinite(R))
+    assert np.array_equal(np.triu(R), R)
+    scale = np.linalg.norm(W.astype(np.float64))
+    assert_allclose(Q.astype(np.float64) @ R, W, atol=tol * scale)
+    reference = np.linalg.qr(W.astype(np.float64))[1]
+    assert_allclose(np.abs(R), np.abs(reference), atol=tol * scale)
+    full = [j for j in range(W.shape[1]) if abs(reference[j, j]) > tol * scale]
+    Qf = Q[:, full].astype(np.float64)
+    assert_allclose(Qf.T @ Qf, np.eye(len(full)), atol=tol)
