@@ -19,9 +19,10 @@ the Gram products ``n·d²``) and GB/s (X's bytes over the time: how many
   ``skla._algorithms.compiled``).
 
 By default in a script (numpy work before every timed call, as
-``bench_in_script.py``); ``--fresh`` runs each case in its own process.
-A time is the best of ``--repeats`` calls after one untimed call;
-``--only`` keeps the cases whose name contains one of its words (e.g.
+``bench_in_script.py``), the cases that a ratio compares timed in turn
+(:func:`group`, :func:`interleaved`); ``--fresh`` runs each case in its
+own process.  A time is the best of ``--repeats`` calls after one untimed
+call; ``--only`` keeps the cases whose name contains one of its words (e.g.
 ``--only svd``)::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
