@@ -81,9 +81,10 @@ def _qr(W):
     float32 norm of entries beyond 1e19 would overflow.  LAPACK's
     Householder QR costs 30 to 130 µs for 4032 × 2 (its level-2 BLAS wakes
     numpy's threads for a few thousand numbers); this, 15 µs.  Wider
-    blocks, or a zero first column, take numpy's Householder QR.
+    blocks, fewer rows than columns, a zero first column or norms beyond
+    float64's range (entries above 1e154) take numpy's Householder QR.
     """
-    if W.shape[1] > 2:
+    if W.shape[1] > 2 or W.shape[0] < W.shape[1]:
         return np.linalg.qr(W)
     columns = np.array(W, dtype=np.float64, order="F")
     first = columns[:, 0]
@@ -99,7 +100,10 @@ def _qr(W):
         coefficient = float(first @ second)
         second -= coefficient * first
         above += coefficient
-    below = float(np.sqrt(second @ second))
+    with np.errstate(over="ignore"):
+        below = float(np.sqrt(second @ second))
+    if not below < np.inf:  # the second column's squares overflowed
+        return np.linalg.qr(W)
     if below > 0:
         second /= below  # else a zero column: the caller's rank test drops it
     return columns.astype(W.dtype, copy=False), np.array([[norm, above], [0.0, below]])

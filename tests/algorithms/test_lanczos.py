@@ -296,13 +296,24 @@ def test_lanczos_parameters_are_checked(params, match):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
-    "case", ["random", "dependent", "zero second", "zero first", "huge", "one column"]
+    "case",
+    [
+        "random",
+        "dependent",
+        "zero second",
+        "zero first",
+        "huge",
+        "huge second",
+        "one column",
+        "one row",
+    ],
 )
 def test_narrow_qr_factors_w(case, dtype):
     """The QR of one or two columns (Gram–Schmidt twice, in float64):
     W = Q R with R upper triangular, Q orthonormal where R is of full rank,
-    numpy's Householder R up to signs; a zero first column falls back to
-    numpy, float32 entries of 1e20 do not overflow the norms."""
+    numpy's Householder R up to signs; a zero first column, one row or
+    squares beyond float64's range fall back to numpy, float32 entries of
+    1e20 do not overflow the norms."""
     from skla._algorithms.krylov_bases import _qr
 
     rng = np.random.default_rng(5)
@@ -315,18 +326,22 @@ def test_narrow_qr_factors_w(case, dtype):
         W[:, 0] = 0.0
     elif case == "huge":
         W *= 1e20
+    elif case == "huge second" and dtype == np.float64:
+        W[:, 1] *= 1e155  # its squares overflow float64
     elif case == "one column":
         W = W[:, :1]
+    elif case == "one row":
+        W = W[:1]
     W = W.astype(dtype)
     Q, R = _qr(W)
     tol = 50 * np.finfo(dtype).eps
     assert Q.dtype == dtype
     assert np.all(np.isfinite(R))
     assert np.array_equal(np.triu(R), R)
-    scale = np.linalg.norm(W.astype(np.float64))
+    scale = float(np.abs(W).max()) * np.sqrt(W.size)  # ≥ ‖W‖, no overflow
     assert_allclose(Q.astype(np.float64) @ R, W, atol=tol * scale)
     reference = np.linalg.qr(W.astype(np.float64))[1]
     assert_allclose(np.abs(R), np.abs(reference), atol=tol * scale)
-    full = [j for j in range(W.shape[1]) if abs(reference[j, j]) > tol * scale]
+    full = [j for j in range(min(W.shape)) if abs(reference[j, j]) > tol * scale]
     Qf = Q[:, full].astype(np.float64)
     assert_allclose(Qf.T @ Qf, np.eye(len(full)), atol=tol)
