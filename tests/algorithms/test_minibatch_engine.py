@@ -203,6 +203,33 @@ def preconditioned_data(n=40, seed=15):
     return X, Y
 
 
+def test_calibration_reads_the_row_norms_once(monkeypatch):
+    """The step cap and the batch curvature share one read of the rows'
+    norms (of the whole first window: a pass over X at one batch an epoch)."""
+    import skla._algorithms.curvature as curvature
+
+    X, Y = preconditioned_data(n=300)
+    calls = []
+    counted = curvature.row_norms
+    monkeypatch.setattr(
+        curvature, "row_norms", lambda *a, **k: calls.append(1) or counted(*a, **k)
+    )
+
+    engine = MiniBatchSGD(
+        np.zeros((3, 1)),
+        np.zeros(1),
+        loss=SquaredError(),
+        penalty=None,
+        schedule=Auto(),
+        alpha=0.0,
+        fit_intercept=True,
+        batch_size=16,
+    )
+    engine.epoch(X, Y, None)
+    assert len(calls) == 1
+    assert 0 < engine.max_eta < np.inf
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("warm", [False, True])
 def test_auto_full_batch_epoch_is_a_standardised_gradient_step(sparse, warm):
