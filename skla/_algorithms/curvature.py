@@ -61,12 +61,12 @@ def largest_curvature(Xb, v, fit_intercept, *, max_dense=2048, n_power=30):
     if not sp.issparse(Xb) and n_cols < m and n_cols <= max_dense:
         if m > SINGLE_PRECISION_ROWS:
             K = _weighted_gram(Xb, v, fit_intercept, dtype=np.float32)
-            largest = power_iteration(_no_blas_product(K), n_cols, n_iter=n_power)
+            largest = power_iteration(K, n_cols, n_iter=n_power)
             if _FLOAT32_SAFE[0] <= largest <= _FLOAT32_SAFE[1]:
                 return largest
         # Few rows, or beyond float32's comfortable range (or zero).
         K = _weighted_gram(Xb, v, fit_intercept)
-        return power_iteration(_no_blas_product(K), n_cols, n_iter=n_power)
+        return power_iteration(K, n_cols, n_iter=n_power)
     root = np.sqrt(v).astype(np.float64)
     A = sp.diags(root) @ Xb if sp.issparse(Xb) else root[:, None] * Xb
     ones = root if fit_intercept else None
@@ -84,7 +84,7 @@ def largest_curvature(Xb, v, fit_intercept, *, max_dense=2048, n_power=30):
         K = safe_sparse_dot(A, A.T, dense_output=True)
         if ones is not None:
             K = K + np.outer(ones, ones)
-        apply = K.__matmul__
+        apply = K
         n_cols = m
     elif n_cols <= max_dense:
         K = np.empty((n_cols, n_cols))
@@ -92,20 +92,8 @@ def largest_curvature(Xb, v, fit_intercept, *, max_dense=2048, n_power=30):
         if ones is not None:
             K[:d, d] = K[d, :d] = safe_sparse_dot(A.T, ones)
             K[d, d] = ones @ ones
-        apply = K.__matmul__
+        apply = K
     return power_iteration(apply, n_cols, n_iter=n_power)
-
-
-def _no_blas_product(K):
-    """``z ↦ K z`` by ``einsum``'s loops, not numpy's BLAS.
-
-    A product with a 101 × 101 matrix already wakes numpy's thread pool,
-    whose threads then spin for a while against the ``scipy`` BLAS calls
-    that follow (the updates' ``gemv``): the next window's updates took
-    45 ms instead of 20 on 200000 × 100.  Thirty such products cost
-    microseconds either way.
-    """
-    return lambda z: np.einsum("ij,j->i", K, z)
 
 
 def _weighted_gram(X, v, fit_intercept, *, dtype=np.float64, block_bytes=2**19):
@@ -236,7 +224,7 @@ def stable_step(smoothness, gradient_bound, Yw, v, expected, *, weight=1.0):
     >>> stable_step(None, None, Y, v, 2.0, weight=1e6)
     (5e-07, False)
     """
-    # einsum, not numpy's BLAS: see _no_blas_product.
+    # einsum, not numpy's BLAS: see power_iteration.
     centre = np.einsum("i,ij->j", v, Yw)
     variance = np.einsum("i,ij->j", v, np.square(Yw - centre))
     spread = float(np.sqrt(variance).max())
